@@ -56,6 +56,8 @@ export interface OrderContext extends OrderInput {
   readonly reason: string | null
   readonly lookupAttempts: number
   readonly cancelAttempts: number
+  /** Cancel requests already sent to the broker; fewer than `cancelAttempts` means one is pending. */
+  readonly cancelsSent: number
   readonly updatedAt: number
 }
 
@@ -90,7 +92,11 @@ export const OrderMachine = setup({
     isNewFill: ({ context }, p: Fill) => isNewFillFor(context, p),
     completesOrder: ({ context }, p: Fill) => isNewFillFor(context, p) && context.filledQty + p.qty === context.qty,
     hasLookupsLeft: ({ context }) => context.lookupAttempts < context.lookupAttemptsMax,
-    hasPendingCancel: ({ context }) => context.cancelAttempts > 0,
+    // A cancel asked for before the broker order id was known, and not sent yet. (Was
+    // `cancelAttempts > 0`, which re-entered `cancelling` after a `broker.cancelRejected` and
+    // declared the same cancel key twice.)
+    hasPendingCancel: ({ context }) => context.cancelAttempts > context.cancelsSent,
+    lacksBrokerOrderId: ({ context }) => context.brokerOrderId === null,
   },
   actions: {
     placeOrder: declared,
@@ -112,6 +118,7 @@ export const OrderMachine = setup({
     notifyParent: declared,
     countLookup: assign(({ context }) => ({ lookupAttempts: context.lookupAttempts + 1 })),
     countCancel: assign(({ context }) => ({ cancelAttempts: context.cancelAttempts + 1 })),
+    countCancelSent: assign(({ context }) => ({ cancelsSent: context.cancelAttempts })),
   },
 }).createMachine({
   id: "order",
@@ -129,6 +136,7 @@ export const OrderMachine = setup({
     reason: null,
     lookupAttempts: 0,
     cancelAttempts: 0,
+    cancelsSent: 0,
     updatedAt: input.createdAt,
   }),
   states: {
@@ -182,6 +190,8 @@ export const OrderMachine = setup({
             "broker.lookupFailed": { target: "lookupWait", actions: { type: "recordReason", params: reasonOf } },
             // A late acknowledgement settles the question as well as a lookup would.
             "broker.accepted": { target: "working", actions: { type: "recordAck", params: ackOf } },
+            // Remembered like a cancel before the ack: sent once the order is found.
+            "cmd.cancel": { actions: "countCancel" },
           },
         },
         lookupWait: {
@@ -191,17 +201,19 @@ export const OrderMachine = setup({
           on: {
             "timer.lookupRetry": { target: "unknown" },
             "broker.accepted": { target: "working", actions: { type: "recordAck", params: ackOf } },
+            "cmd.cancel": { actions: "countCancel" },
           },
         },
         working: {
-          entry: { type: "notifyParent", params: ({ context }) => notice(context, { type: "order.accepted", brokerOrderId: context.brokerOrderId }) },
+          // Announced once: back from a rejected cancel (a cancel was sent) the parent already knows.
+          entry: { type: "notifyParent", params: ({ context }) => (context.cancelsSent > 0 ? null : notice(context, { type: "order.accepted", brokerOrderId: context.brokerOrderId })) },
           always: { guard: "hasPendingCancel", target: "cancelling" },
           on: {
             "cmd.cancel": { target: "cancelling", actions: "countCancel" },
           },
         },
         cancelling: {
-          entry: { type: "cancelOrder", params: ({ context }) => cancelOf(context) },
+          entry: [{ type: "countCancelSent" }, { type: "cancelOrder", params: ({ context }) => cancelOf(context) }],
           on: {
             // Too late: the broker filled it first. The fill update will follow.
             "broker.cancelRejected": { target: "working", actions: { type: "recordReason", params: reasonOf } },
@@ -211,6 +223,11 @@ export const OrderMachine = setup({
     },
     PARTIAL: {
       tags: ["open", "inFlight"],
+      // A cancel asked for before the ack, when a fill arrived first: send it now.
+      always: {
+        guard: "hasPendingCancel",
+        actions: ["countCancelSent", { type: "cancelOrder", params: ({ context }) => cancelOf(context) }],
+      },
       on: {
         "broker.filled": [
           { guard: { type: "completesOrder", params: fillOf }, target: "EXECUTED", actions: [{ type: "recordFill", params: fillAt }, { type: "notifyParent", params: fillNotice }] },
@@ -219,8 +236,10 @@ export const OrderMachine = setup({
         "broker.cancelled": { target: "CANCELLED", actions: { type: "recordReason", params: cancelReasonOf } },
         "broker.expired": { target: "EXPIRED", actions: { type: "recordReason", params: ({ event }) => ({ reason: "expired", at: event.at }) } },
         "broker.rejected": { target: "FAILED", actions: { type: "recordReason", params: reasonOf } },
-        "cmd.cancel": { target: "PARTIAL", actions: ["countCancel", { type: "cancelOrder", params: ({ context }) => cancelOf(context) }] },
+        "cmd.cancel": { target: "PARTIAL", actions: ["countCancel", "countCancelSent", { type: "cancelOrder", params: ({ context }) => cancelOf(context) }] },
         "broker.cancelRejected": { target: "PARTIAL", actions: { type: "recordReason", params: reasonOf } },
+        // The fill overtook the acknowledgement: keep the broker order id, a cancel needs it.
+        "broker.accepted": { guard: "lacksBrokerOrderId", actions: { type: "recordAck", params: ackOf } },
       },
     },
     EXECUTED: {

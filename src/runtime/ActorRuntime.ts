@@ -1,0 +1,570 @@
+/**
+ * The durable actor runtime (ARCHITECTURE.md §2). Events enter an inbox; one committer fiber takes
+ * them in groups (group commit), computes each step with XState's pure `transition()`, commits
+ * every step of the group in one SQLite transaction, and only then publishes the transitions,
+ * arms the timers and runs the declared effects. At start it rehydrates the live actors from
+ * their snapshots, re-arms the timers and re-drives the outbox, looking up by key any effect that
+ * may already have run.
+ */
+import { Cause, Clock, Context, Deferred, Effect, FiberSet, Layer, Option, PubSub, Queue, type Scope, Schedule } from "effect"
+import type { ActorType } from "../../machines/Machines.js"
+import type { Json } from "../domain/Json.js"
+import { ActorStore, type Batch } from "../store/ActorStore.js"
+import { errorText } from "../store/Database.js"
+import { EffectFailure, type EffectHandler, EffectHandlers, type OutcomeEvent } from "./EffectHandlers.js"
+import {
+  type Cell,
+  create,
+  type Envelope,
+  emptyWrites,
+  type JournalRow,
+  type OutboxRow,
+  Refusal,
+  type StepContext,
+  step,
+  type TimerOp,
+  type UnitWrites,
+  versionOf,
+} from "./Step.js"
+import { TimerHeap } from "./TimerHeap.js"
+
+/** Bounds and knobs of the runtime. */
+export interface RuntimeConfig {
+  /** Most envelopes committed in one transaction. */
+  readonly groupCommitRowsMax: number
+  /** How long the committer waits for more envelopes before committing a group (0: commit what is there). */
+  readonly groupCommitDelayMs: number
+  /** Most actors whose resolved snapshot stays in memory; the rest keep only their JSON. */
+  readonly hotActorsMax: number
+  /** Most effects running at once. */
+  readonly effectsInFlightMax: number
+  /** First retry delay of a transient effect failure; doubles, jittered. */
+  readonly effectRetryBaseMs: number
+  /** Most retries of a transient effect failure. */
+  readonly effectRetriesMax: number
+  /** Longest a step may cascade (sends and spawns) before it is refused as a defect. */
+  readonly cascadeStepsMax: number
+}
+
+export const defaultRuntimeConfig: RuntimeConfig = {
+  groupCommitRowsMax: 512,
+  groupCommitDelayMs: 0,
+  hotActorsMax: 20_000,
+  effectsInFlightMax: 256,
+  effectRetryBaseMs: 100,
+  effectRetriesMax: 5,
+  cascadeStepsMax: 1_000,
+}
+
+/** A committed transition, as published after its commit (refusals included). */
+export interface Transition {
+  readonly journalId: number
+  readonly actorId: string
+  readonly actorType: ActorType
+  readonly seq: number
+  readonly eventType: string
+  readonly event: string
+  readonly from: string | null
+  readonly to: string
+  readonly at: number
+  readonly cause: string | null
+  readonly refused: string | null
+}
+
+/** What became of an event offered to an actor, once committed. */
+export interface StepOutcome {
+  readonly actorId: string
+  readonly seq: number
+  readonly from: string | null
+  readonly to: string
+  readonly refused: string | null
+}
+
+/** A view of one actor. */
+export interface ActorView {
+  readonly id: string
+  readonly type: ActorType
+  readonly seq: number
+  readonly state: string
+  readonly status: "active" | "done"
+  readonly context: Record<string, unknown>
+}
+
+/** The actor runtime. */
+export class ActorRuntime extends Context.Tag("warden/ActorRuntime")<
+  ActorRuntime,
+  {
+    /** Offers an event to an actor and waits until its step is committed. */
+    readonly send: (actorId: string, event: OutcomeEvent, cause?: string) => Effect.Effect<StepOutcome>
+    /** Offers an event without waiting (ticks, fire-and-forget notices). */
+    readonly post: (actorId: string, event: OutcomeEvent, cause?: string) => Effect.Effect<void>
+    /** Creates an actor and waits until its creation is committed. */
+    readonly spawn: (actorType: ActorType, actorId: string, input: Json, cause?: string) => Effect.Effect<StepOutcome>
+    /** An actor's current state, from memory or the store. */
+    readonly view: (actorId: string) => Effect.Effect<Option.Option<ActorView>>
+    /** Committed transitions, as they are committed. */
+    readonly subscribe: Effect.Effect<Queue.Dequeue<Transition>, never, Scope.Scope>
+    /** The ids of the live actors held in memory. */
+    readonly liveIds: () => ReadonlyArray<string>
+    /** Waits until nothing is queued, committing or running (tests, shutdown). */
+    readonly awaitIdle: Effect.Effect<void>
+    /** How long the last start-up rehydration took, in ms. */
+    readonly rehydrateMs: number
+  }
+>() {}
+
+interface Item {
+  readonly env: Envelope
+  readonly done: Deferred.Deferred<StepOutcome> | null
+}
+
+/** The actor is not in memory: the runner fetches it from the store and runs the unit again. */
+class MissingCell {
+  constructor(readonly id: string) {}
+}
+
+const timerKey = (actorId: string, name: string) => `${actorId}\u0000${name}`
+
+/** Builds the runtime: rehydrates, then starts the committer, the timer fiber and the outbox. */
+export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
+  Effect.gen(function* () {
+    const store = yield* ActorStore
+    const handlers = yield* EffectHandlers
+    const inbox = yield* Queue.unbounded<Item>()
+    const pubsub = yield* PubSub.unbounded<Transition>()
+    const wake = yield* Queue.sliding<void>(1)
+    const fibers = yield* FiberSet.make()
+    const effectPermits = yield* Effect.makeSemaphore(config.effectsInFlightMax)
+
+    const cells = new Map<string, Cell>()
+    const doneCache = new Map<string, Cell>()
+    const hot = new Map<string, true>()
+    const armed = new Map<string, { dueAt: number; armedSeq: number }>()
+    const heap = new TimerHeap()
+    let busy = 0
+    let effectsInFlight = 0
+
+    // ---- rehydrate ------------------------------------------------------------------------
+    const t0 = yield* Clock.currentTimeMillis
+    const started = performance.now()
+    const ids = yield* Effect.orDie(store.maxIds)
+    let nextJournalId = ids.journal + 1
+    let nextOutboxId = ids.outbox + 1
+    for (const row of yield* Effect.orDie(store.liveActors)) {
+      if (row.machine_version !== versionOf(row.actor_type)) {
+        yield* Effect.logWarning(`actor ${row.actor_id} was stored by ${row.machine_version}, running ${versionOf(row.actor_type)}`)
+      }
+      cells.set(row.actor_id, cellOf(row))
+    }
+    for (const t of yield* Effect.orDie(store.timers)) {
+      armed.set(timerKey(t.actor_id, t.name), { dueAt: t.due_at, armedSeq: t.armed_seq })
+      heap.push({ dueAt: t.due_at, actorId: t.actor_id, name: t.name, armedSeq: t.armed_seq })
+    }
+    const pending = yield* Effect.orDie(store.pendingEffects)
+    const rehydrateMs = performance.now() - started
+    yield* Effect.logInfo(`rehydrated ${cells.size} live actors, ${armed.size} timers, ${pending.length} pending effects`).pipe(
+      Effect.annotateLogs({ rehydrateMs: Math.round(rehydrateMs), at: t0 }),
+    )
+
+    // ---- memory ---------------------------------------------------------------------------
+    const touch = (id: string) => {
+      hot.delete(id)
+      hot.set(id, true)
+      if (hot.size > config.hotActorsMax) {
+        const oldest = hot.keys().next().value as string
+        hot.delete(oldest)
+        const c = cells.get(oldest)
+        if (c) c.snapshot = null
+      }
+    }
+
+    const remember = (cell: Cell) => {
+      if (cell.status === "active") {
+        cells.set(cell.id, cell)
+        if (cell.snapshot) touch(cell.id)
+      } else {
+        cells.delete(cell.id)
+        hot.delete(cell.id)
+        doneCache.delete(cell.id)
+        doneCache.set(cell.id, { ...cell, snapshot: null })
+        if (doneCache.size > 10_000) doneCache.delete(doneCache.keys().next().value as string)
+      }
+    }
+
+    // ---- steps ----------------------------------------------------------------------------
+    const hasEffect = (name: string) => name in handlers
+
+    /** Runs one envelope and what it cascades into; pure but for the lookup of missing cells. */
+    const runUnit = (
+      env: Envelope,
+      at: number,
+      staged: Map<string, Cell>,
+      stagedTimers: Map<string, TimerOp>,
+      absent: Set<string>,
+    ): { writes: UnitWrites; outcome: StepOutcome | null } => {
+      const writes = emptyWrites()
+      const queue: Array<Envelope> = [env]
+      let outcome: StepOutcome | null = null
+      let steps = 0
+      while (queue.length > 0) {
+        const e = queue.shift()!
+        if (++steps > config.cascadeStepsMax) throw new Refusal(`defect: cascade of more than ${config.cascadeStepsMax} steps`)
+        const sub = emptyWrites()
+        const lookup = (id: string): Cell | undefined => {
+          const c = sub.cells.get(id) ?? writes.cells.get(id) ?? staged.get(id) ?? cells.get(id) ?? doneCache.get(id)
+          if (c || absent.has(id)) return c
+          throw new MissingCell(id)
+        }
+        const ctx: StepContext = { cell: lookup, hasEffect }
+        const effects = { sends: [] as Array<Envelope> }
+        if (e.timer) {
+          const key = timerKey(e.actorId, e.timer.name)
+          const current = stagedTimers.get(key) ?? writes.timers.findLast((t) => timerKey(t.actorId, t.name) === key)
+          const live = current ? current.op === "arm" && current.armedSeq === e.timer.armedSeq : armed.get(key)?.armedSeq === e.timer.armedSeq
+          if (!live) continue
+          sub.timers.push({ op: "clear", actorId: e.actorId, name: e.timer.name })
+        }
+        try {
+          if (e.create) create(ctx, e, at, sub, effects)
+          else if (e.event) step(ctx, e, at, sub, effects)
+        } catch (err) {
+          if (err instanceof MissingCell) throw err
+          const reason = err instanceof Refusal ? err.reason : `defect: ${errorText(err)}`
+          if (!(err instanceof Refusal)) cells.get(e.actorId) && evict(e.actorId)
+          const timers = sub.timers.filter((t) => t.op === "clear" && e.timer && t.name === e.timer.name)
+          sub.journal.length = 0
+          sub.cells.clear()
+          sub.outbox.length = 0
+          sub.timers.length = 0
+          sub.timers.push(...timers)
+          effects.sends.length = 0
+          const cell = e.create ? undefined : lookup(e.actorId)
+          if (cell) {
+            const seq = cell.seq + 1
+            sub.cells.set(cell.id, { ...cell, seq })
+            const event = { ...(e.event ?? {}), at }
+            sub.journal.push(refusedRow(cell, seq, event as { type: string; at: number }, e.cause, reason))
+          } else if (e === env) {
+            outcome = { actorId: e.actorId, seq: -1, from: null, to: "", refused: reason }
+          }
+        }
+        if (e.outboxId !== undefined) sub.outboxDone.push({ id: e.outboxId, result: e.outboxResult ?? null })
+        merge(writes, sub)
+        queue.push(...effects.sends)
+        if (e === env && outcome === null) {
+          const row = sub.journal.find((j) => j.actorId === e.actorId)
+          outcome = row
+            ? { actorId: e.actorId, seq: row.seq, from: row.from, to: row.to, refused: row.refused }
+            : { actorId: e.actorId, seq: -1, from: null, to: "", refused: null }
+        }
+      }
+      return { writes, outcome }
+    }
+
+    const evict = (id: string) => {
+      cells.delete(id)
+      hot.delete(id)
+    }
+
+    /** Runs a unit, fetching missing cells from the store and running it again until none is missing. */
+    const runUnitFetching = (
+      env: Envelope,
+      at: number,
+      staged: Map<string, Cell>,
+      stagedTimers: Map<string, TimerOp>,
+      absent: Set<string>,
+    ) =>
+      Effect.gen(function* () {
+        for (;;) {
+          try {
+            return runUnit(env, at, staged, stagedTimers, absent)
+          } catch (err) {
+            if (!(err instanceof MissingCell)) return yield* Effect.die(err)
+            const row = yield* Effect.orDie(store.actor(err.id))
+            if (!row) absent.add(err.id)
+            else if (row.status === "active") cells.set(row.actor_id, cellOf(row))
+            else doneCache.set(row.actor_id, cellOf(row))
+          }
+        }
+      })
+
+    /** Computes, commits and then publishes one group of envelopes. */
+    const processGroup = (items: ReadonlyArray<Item>): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        const at = yield* Clock.currentTimeMillis
+        const staged = new Map<string, Cell>()
+        const stagedTimers = new Map<string, TimerOp>()
+        const absent = new Set<string>()
+        const all = emptyWrites()
+        const outcomes: Array<StepOutcome | null> = []
+        for (const item of items) {
+          const { writes, outcome } = yield* runUnitFetching(item.env, at, staged, stagedTimers, absent)
+          for (const [id, c] of writes.cells) staged.set(id, c)
+          for (const t of writes.timers) stagedTimers.set(timerKey(t.actorId, t.name), t)
+          merge(all, writes)
+          outcomes.push(outcome)
+        }
+        const journal = all.journal.map((j) => ({ ...j, id: nextJournalId++ }))
+        for (const o of all.outbox) o.id = nextOutboxId++
+        const batch: Batch = {
+          journal,
+          cells: [...staged.values()],
+          outbox: all.outbox,
+          outboxDone: all.outboxDone.map((d) => ({ ...d, at })),
+          timers: [...stagedTimers.values()],
+        }
+        const committed = yield* Effect.exit(store.commit(batch))
+        if (committed._tag === "Failure") {
+          nextJournalId -= journal.length
+          nextOutboxId -= all.outbox.length
+          for (const c of staged.values()) if (c.snapshot) evict(c.id)
+          if (items.length > 1) {
+            // One step broke the group (a unique key, a foreign key): commit them one by one.
+            for (const item of items) yield* processGroup([item])
+            return
+          }
+          return yield* refuseAlone(items[0]!, at, errorText(Cause.squash(committed.cause)))
+        }
+        yield* afterCommit(batch, items, outcomes)
+      })
+
+    /** A single envelope whose commit failed: journal it as refused (if its actor exists) and answer. */
+    const refuseAlone = (item: Item, at: number, reason: string) =>
+      Effect.gen(function* () {
+        const env = item.env
+        const live = env.create ? undefined : cells.get(env.actorId)
+        let outcome: StepOutcome = { actorId: env.actorId, seq: -1, from: null, to: "", refused: reason }
+        if (live && env.event) {
+          const seq = live.seq + 1
+          const row = { ...refusedRow(live, seq, { ...env.event, at } as { type: string; at: number }, env.cause, reason), id: nextJournalId++ }
+          const next = { ...live, seq }
+          const batch: Batch = {
+            journal: [row],
+            cells: [next],
+            outbox: [],
+            outboxDone: env.outboxId !== undefined ? [{ id: env.outboxId, result: env.outboxResult ?? null, at }] : [],
+            timers: [],
+          }
+          const ok = yield* Effect.exit(store.commit(batch))
+          if (ok._tag === "Success") {
+            remember(next)
+            yield* PubSub.publish(pubsub, toTransition(row))
+            outcome = { actorId: env.actorId, seq, from: live.stateKey, to: live.stateKey, refused: reason }
+          } else nextJournalId--
+        }
+        yield* Effect.logWarning(`step refused at commit: ${reason}`).pipe(Effect.annotateLogs({ actorId: env.actorId }))
+        if (item.done) yield* Deferred.succeed(item.done, outcome)
+      })
+
+    /** After the commit: memory, timers, publication, answers, then effects. */
+    const afterCommit = (batch: Batch, items: ReadonlyArray<Item>, outcomes: ReadonlyArray<StepOutcome | null>) =>
+      Effect.gen(function* () {
+        for (const c of batch.cells) remember(c)
+        let armedEarlier = false
+        for (const t of batch.timers) {
+          const key = timerKey(t.actorId, t.name)
+          if (t.op === "arm") {
+            armed.set(key, { dueAt: t.dueAt, armedSeq: t.armedSeq })
+            heap.push({ dueAt: t.dueAt, actorId: t.actorId, name: t.name, armedSeq: t.armedSeq })
+            armedEarlier = true
+          } else armed.delete(key)
+        }
+        if (armedEarlier) yield* Queue.offer(wake, undefined)
+        yield* PubSub.publishAll(pubsub, batch.journal.map(toTransition))
+        for (let i = 0; i < items.length; i++) {
+          const done = items[i]!.done
+          if (done) yield* Deferred.succeed(done, outcomes[i] ?? { actorId: items[i]!.env.actorId, seq: -1, from: null, to: "", refused: "dropped" })
+        }
+        for (const row of batch.outbox) yield* startEffect(row.id, row.actorId, row.effect, row.key, row.payload, false)
+      })
+
+    // ---- effects --------------------------------------------------------------------------
+    const retryPolicy = Schedule.exponential(`${config.effectRetryBaseMs} millis`).pipe(
+      Schedule.jittered,
+      Schedule.intersect(Schedule.recurs(config.effectRetriesMax)),
+    )
+
+    const startEffect = (id: number, actorId: string, effect: string, key: string, payloadText: string, maybeRan: boolean) =>
+      Effect.gen(function* () {
+        const handler = handlers[effect]
+        if (!handler) return yield* store.failEffect(id, `no handler for ${effect}`, yield* Clock.currentTimeMillis).pipe(Effect.orDie)
+        effectsInFlight++
+        yield* FiberSet.run(
+          fibers,
+          effectPermits.withPermits(1)(runEffect(handler, id, actorId, key, JSON.parse(payloadText) as Json, maybeRan)).pipe(
+            Effect.ensuring(Effect.sync(() => effectsInFlight--)),
+          ),
+        )
+      })
+
+    const runEffect = (handler: EffectHandler, id: number, actorId: string, key: string, payload: Json, maybeRan: boolean) => {
+      const ctx = { key, actorId, outboxId: id }
+      const attempt = handler.run(payload, ctx).pipe(Effect.retry({ schedule: retryPolicy, while: (e) => e.retryable }))
+      const recovered: Effect.Effect<OutcomeEvent | null, EffectFailure> =
+        maybeRan && handler.recover
+          ? handler.recover(payload, ctx).pipe(
+              Effect.retry({ schedule: retryPolicy, while: (e) => e.retryable }),
+              Effect.flatMap(Option.match({ onNone: () => attempt, onSome: Effect.succeed })),
+            )
+          : attempt
+      return recovered.pipe(
+        Effect.catchAll((failure) => Effect.succeed(handler.onFailure(failure, payload, ctx))),
+        Effect.flatMap((outcome) =>
+          Queue.offer(inbox, {
+            env: { actorId, event: outcome, cause: `outbox:${id}`, outboxId: id, outboxResult: JSON.stringify(outcome) },
+            done: null,
+          }),
+        ),
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.void
+            : Effect.gen(function* () {
+                yield* Effect.logError(`effect defect; outbox row ${id} failed`, cause).pipe(Effect.annotateLogs({ actorId, key }))
+                yield* store.failEffect(id, errorText(Cause.squash(cause)), yield* Clock.currentTimeMillis).pipe(Effect.orDie)
+              }),
+        ),
+        Effect.annotateLogs({ actorId, effectKey: key }),
+      )
+    }
+
+    // ---- timers ---------------------------------------------------------------------------
+    const timerLoop = Effect.gen(function* () {
+      for (;;) {
+        const now = yield* Clock.currentTimeMillis
+        for (let t = heap.peek(); t && t.dueAt <= now; t = heap.peek()) {
+          heap.pop()
+          if (armed.get(timerKey(t.actorId, t.name))?.armedSeq !== t.armedSeq) continue
+          yield* Queue.offer(inbox, {
+            env: { actorId: t.actorId, event: { type: `timer.${t.name}` }, cause: `timer:${t.name}`, timer: { name: t.name, armedSeq: t.armedSeq } },
+            done: null,
+          })
+        }
+        const next = heap.peek()
+        const wait = next ? Math.max(0, next.dueAt - now) : 60_000
+        yield* Effect.raceFirst(Effect.sleep(`${wait} millis`), Queue.take(wake))
+      }
+    })
+
+    // ---- the committer --------------------------------------------------------------------
+    const committer = Effect.gen(function* () {
+      for (;;) {
+        const first = yield* Queue.take(inbox)
+        busy++
+        if (config.groupCommitDelayMs > 0) yield* Effect.sleep(`${config.groupCommitDelayMs} millis`)
+        const rest = yield* Queue.takeUpTo(inbox, config.groupCommitRowsMax - 1)
+        yield* processGroup([first, ...rest]).pipe(
+          Effect.catchAllCause((cause) =>
+            Effect.gen(function* () {
+              // Our own defect while computing a group: nothing was committed. Drop the in-memory
+              // state of the actors involved; they are rebuilt from the store on their next event.
+              yield* Effect.logError("group commit failed; actors rebuilt from the store", cause)
+              for (const item of [first, ...rest]) {
+                evict(item.env.actorId)
+                if (item.done) yield* Deferred.succeed(item.done, { actorId: item.env.actorId, seq: -1, from: null, to: "", refused: `defect: ${errorText(Cause.squash(cause))}` })
+              }
+            }),
+          ),
+          Effect.ensuring(Effect.sync(() => busy--)),
+        )
+      }
+    })
+
+    yield* FiberSet.run(fibers, committer)
+    yield* FiberSet.run(fibers, timerLoop)
+    for (const p of pending) yield* startEffect(p.id, p.actor_id, p.effect, p.idem_key, p.payload, true)
+
+    const offer = (env: Envelope) =>
+      Effect.gen(function* () {
+        const done = yield* Deferred.make<StepOutcome>()
+        yield* Queue.offer(inbox, { env, done })
+        return yield* Deferred.await(done)
+      })
+
+    const idle = () => Option.getOrElse(inbox.unsafeSize(), () => 0) <= 0 && busy === 0 && effectsInFlight === 0
+
+    return ActorRuntime.of({
+      send: (actorId, event, cause) => offer({ actorId, event, cause: cause ?? null }),
+      post: (actorId, event, cause) => Queue.offer(inbox, { env: { actorId, event, cause: cause ?? null }, done: null }).pipe(Effect.asVoid),
+      spawn: (actorType, actorId, input, cause) => offer({ actorId, event: null, cause: cause ?? null, create: { actorType, input } }),
+      view: (actorId) =>
+        Effect.gen(function* () {
+          const cell = cells.get(actorId) ?? doneCache.get(actorId) ?? Option.getOrUndefined(Option.map(Option.fromNullable(yield* Effect.orDie(store.actor(actorId))), cellOf))
+          if (!cell) return Option.none()
+          const persisted = JSON.parse(cell.json) as { context: Record<string, unknown> }
+          return Option.some({ id: cell.id, type: cell.type, seq: cell.seq, state: cell.stateKey, status: cell.status, context: persisted.context })
+        }),
+      subscribe: PubSub.subscribe(pubsub),
+      liveIds: () => [...cells.keys()],
+      awaitIdle: Effect.gen(function* () {
+        let quiet = 0
+        while (quiet < 3) {
+          yield* Effect.promise(() => new Promise<void>((r) => setImmediate(r)))
+          quiet = idle() ? quiet + 1 : 0
+        }
+      }),
+      rehydrateMs,
+    })
+  })
+
+/** The runtime as a scoped layer: its fibers stop when the scope closes. */
+export const layer = (config: RuntimeConfig = defaultRuntimeConfig) => Layer.scoped(ActorRuntime, make(config))
+
+const cellOf = (row: {
+  actor_id: string
+  actor_type: ActorType
+  machine_version: string
+  seq: number
+  state: string
+  status: "active" | "done"
+  snapshot: string
+  created_at: number
+  updated_at: number
+}): Cell => ({
+  id: row.actor_id,
+  type: row.actor_type,
+  version: row.machine_version,
+  seq: row.seq,
+  stateKey: row.state,
+  status: row.status,
+  json: row.snapshot,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  snapshot: null,
+})
+
+const merge = (into: UnitWrites, from: UnitWrites) => {
+  into.journal.push(...from.journal)
+  for (const [id, c] of from.cells) into.cells.set(id, c)
+  into.outbox.push(...from.outbox)
+  into.timers.push(...from.timers)
+  into.outboxDone.push(...from.outboxDone)
+}
+
+const refusedRow = (cell: Cell, seq: number, event: { type: string; at: number }, cause: string | null, reason: string): JournalRow => ({
+  actorId: cell.id,
+  actorType: cell.type,
+  seq,
+  eventType: event.type,
+  event: JSON.stringify(event),
+  from: cell.stateKey,
+  to: cell.stateKey,
+  at: event.at,
+  cause,
+  refused: reason,
+})
+
+const toTransition = (j: JournalRow & { id: number }): Transition => ({
+  journalId: j.id,
+  actorId: j.actorId,
+  actorType: j.actorType,
+  seq: j.seq,
+  eventType: j.eventType,
+  event: j.event,
+  from: j.from,
+  to: j.to,
+  at: j.at,
+  cause: j.cause,
+  refused: j.refused,
+})
+
+export type { OutboxRow }

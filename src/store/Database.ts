@@ -1,0 +1,94 @@
+/**
+ * The engine's SQLite file: opened with WAL, `synchronous=FULL` by default, foreign keys on, and
+ * migrated before anything else runs. A file that cannot be opened or migrated stops the engine
+ * at start with a `DatabaseError` that says which and why; it never starts half-migrated.
+ */
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import Sqlite from "better-sqlite3"
+import { Cause, Data, Effect, Layer } from "effect"
+import { runMigrations } from "./Migrations.js"
+
+/** Where the store lives and how hard it syncs. */
+export interface DatabaseConfig {
+  readonly filename: string
+  /** FULL syncs the WAL on every commit (no loss on power failure); NORMAL may lose the last commits. */
+  readonly synchronous?: "FULL" | "NORMAL"
+  /** Opens without writing and without migrating (audits of a copied file). */
+  readonly readonly?: boolean
+  readonly migrationsDir?: string
+}
+
+/** The database could not be opened or migrated. */
+export class DatabaseError extends Data.TaggedError("DatabaseError")<{
+  readonly stage: "open" | "migrate"
+  readonly filename: string
+  readonly message: string
+}> {}
+
+/** Checks that the file can be opened (and created) before the SQL client layer tries, for a clear error. */
+const probe = (config: DatabaseConfig) =>
+  Effect.try({
+    try: () => {
+      if (!config.readonly && config.filename !== ":memory:") mkdirSync(dirname(config.filename), { recursive: true })
+      const db = new Sqlite(config.filename, { readonly: config.readonly ?? false, fileMustExist: config.readonly ?? false })
+      try {
+        db.pragma("schema_version")
+      } finally {
+        db.close()
+      }
+    },
+    catch: (cause) =>
+      new DatabaseError({ stage: "open", filename: config.filename, message: errorText(cause) }),
+  })
+
+const pragmas = (config: DatabaseConfig) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql.unsafe("PRAGMA foreign_keys = ON")
+    yield* sql.unsafe("PRAGMA busy_timeout = 5000")
+    if (!config.readonly) yield* sql.unsafe(`PRAGMA synchronous = ${config.synchronous ?? "FULL"}`)
+  }).pipe(
+    Effect.mapError(
+      (cause) => new DatabaseError({ stage: "open", filename: config.filename, message: errorText(cause) }),
+    ),
+  )
+
+const migrate = (config: DatabaseConfig) =>
+  Effect.suspend(() => runMigrations(config.migrationsDir)).pipe(
+    Effect.catchAllCause((cause) =>
+      Effect.fail(
+        new DatabaseError({ stage: "migrate", filename: config.filename, message: errorText(Cause.squash(cause)) }),
+      ),
+    ),
+    Effect.asVoid,
+  )
+
+/** The SQL client on the engine's file, with pragmas set and every migration applied. */
+export const databaseLayer = (config: DatabaseConfig): Layer.Layer<SqlClient.SqlClient | SqliteClient.SqliteClient, DatabaseError> => {
+  const client = SqliteClient.layer({
+    filename: config.filename,
+    readonly: config.readonly ?? false,
+    prepareCacheSize: 500,
+  }).pipe(Layer.orDie)
+  const setup = Layer.effectDiscard(
+    Effect.gen(function* () {
+      yield* pragmas(config)
+      if (!config.readonly) yield* migrate(config)
+    }),
+  )
+  return Layer.unwrapEffect(Effect.as(probe(config), Layer.provideMerge(setup, client)))
+}
+
+/** The message of whatever was thrown, with the SQL error's cause where it has one. */
+export const errorText = (e: unknown): string => {
+  if (e && typeof e === "object") {
+    const cause = (e as { cause?: unknown }).cause
+    const msg = (e as { message?: unknown }).message
+    if (cause && cause !== e) return `${typeof msg === "string" && msg ? `${msg}: ` : ""}${errorText(cause)}`
+    if (typeof msg === "string" && msg) return msg
+  }
+  return String(e)
+}

@@ -1,0 +1,142 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, Queue } from "effect"
+import { ActorRuntime } from "../../src/runtime/ActorRuntime.js"
+import { orderInput, testEngine } from "../fixtures/TestEngine.js"
+
+const run = <A, E>(layer: Layer.Layer<any, any, never>, eff: Effect.Effect<A, E, any>) =>
+  Effect.runPromise(Effect.scoped(eff.pipe(Effect.provide(layer))) as Effect.Effect<A, E, never>)
+
+describe("ActorRuntime", () => {
+  it("commits a spawn and a placement, runs the effect after commit, and feeds its outcome back", async () => {
+    const t = testEngine()
+    const result = await run(
+      t.layer,
+      Effect.gen(function* () {
+        const rt = yield* ActorRuntime
+        const sql = yield* SqlClient.SqlClient
+        const created = yield* rt.spawn("order", "o1", orderInput("o1"), "test")
+        expect(created).toMatchObject({ seq: 0, to: "CREATED", refused: null })
+        const placed = yield* rt.send("o1", { type: "cmd.place" }, "test")
+        expect(placed).toMatchObject({ seq: 1, from: "CREATED", to: "SENT_TO_BROKER.awaitingAck" })
+        yield* rt.awaitIdle
+        const journal = yield* sql<{ seq: number; event_type: string; to_state: string; cause: string }>`SELECT seq, event_type, to_state, cause FROM journal WHERE actor_id = 'o1' ORDER BY seq`
+        const order = yield* sql<{ status: string; broker_order_id: string }>`SELECT status, broker_order_id FROM orders WHERE order_id = 'o1'`
+        const outbox = yield* sql<{ status: string }>`SELECT status FROM outbox`
+        const timers = yield* sql`SELECT * FROM timers`
+        return { journal, order, outbox, timers }
+      }),
+    )
+    expect(result.journal.map((j) => `${j.seq} ${j.event_type} ${j.to_state}`)).toEqual([
+      "0 xstate.init CREATED",
+      "1 cmd.place SENT_TO_BROKER.awaitingAck",
+      "2 broker.accepted SENT_TO_BROKER.working",
+    ])
+    expect(result.journal[2]!.cause).toMatch(/^outbox:/)
+    expect(result.order).toEqual([{ status: "SENT_TO_BROKER", broker_order_id: "B-tag-o1" }])
+    expect(result.outbox).toEqual([{ status: "done" }])
+    expect(result.timers).toEqual([])
+    expect(t.ledger.placements()).toBe(1)
+  })
+
+  it("journals an event the machine does not accept as refused, with the reason, and changes nothing else", async () => {
+    const t = testEngine()
+    const out = await run(
+      t.layer,
+      Effect.gen(function* () {
+        const rt = yield* ActorRuntime
+        const sql = yield* SqlClient.SqlClient
+        yield* rt.spawn("order", "o1", orderInput("o1"))
+        const refused = yield* rt.send("o1", { type: "broker.filled", fillId: "f1", qty: 1, price: 1 })
+        const rows = yield* sql<{ refused: string | null; to_state: string }>`SELECT refused, to_state FROM journal WHERE seq = 1`
+        const actor = yield* sql<{ state: string; seq: number }>`SELECT state, seq FROM actors`
+        return { refused, rows, actor }
+      }),
+    )
+    expect(out.refused.refused).toBe("broker.filled is not accepted in CREATED")
+    expect(out.rows).toEqual([{ refused: "broker.filled is not accepted in CREATED", to_state: "CREATED" }])
+    expect(out.actor).toEqual([{ state: "CREATED", seq: 1 }])
+  })
+
+  it("publishes a transition only after its row is committed", async () => {
+    const t = testEngine()
+    const seen = await run(
+      t.layer,
+      Effect.gen(function* () {
+        const rt = yield* ActorRuntime
+        const sql = yield* SqlClient.SqlClient
+        const sub = yield* rt.subscribe
+        yield* rt.spawn("order", "o1", orderInput("o1"))
+        yield* rt.send("o1", { type: "cmd.place" })
+        yield* rt.awaitIdle
+        const published = yield* Queue.takeAll(sub)
+        const checks: Array<boolean> = []
+        for (const tr of published) {
+          const rows = yield* sql`SELECT 1 FROM journal WHERE id = ${tr.journalId} AND actor_id = ${tr.actorId} AND seq = ${tr.seq}`
+          checks.push(rows.length === 1)
+        }
+        return checks
+      }),
+    )
+    expect(seen.length).toBe(3)
+    expect(seen.every(Boolean)).toBe(true)
+  })
+
+  it("retries a transient effect failure and places exactly once", async () => {
+    const t = testEngine({ ledger: { transientFailures: 3 } })
+    const state = await run(
+      t.layer,
+      Effect.gen(function* () {
+        const rt = yield* ActorRuntime
+        yield* rt.spawn("order", "o1", orderInput("o1"))
+        yield* rt.send("o1", { type: "cmd.place" })
+        yield* rt.awaitIdle
+        return (yield* rt.view("o1")).pipe((o) => (o._tag === "Some" ? o.value.state : "none"))
+      }),
+    )
+    expect(state).toBe("SENT_TO_BROKER.working")
+    expect(t.ledger.placements()).toBe(1)
+  })
+
+  it("refuses a second actor with the same id and writes nothing for it", async () => {
+    const t = testEngine()
+    const out = await run(
+      t.layer,
+      Effect.gen(function* () {
+        const rt = yield* ActorRuntime
+        const sql = yield* SqlClient.SqlClient
+        yield* rt.spawn("order", "o1", orderInput("o1"))
+        const again = yield* rt.spawn("order", "o1", orderInput("o1"))
+        const n = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM journal`
+        return { again, n: n[0]!.n }
+      }),
+    )
+    expect(out.again.refused).toBe("actor o1 already exists")
+    expect(out.n).toBe(1)
+  })
+
+  it("refuses a step that breaks a database constraint without losing the other steps of its group", async () => {
+    const t = testEngine()
+    const out = await run(
+      t.layer,
+      Effect.gen(function* () {
+        const rt = yield* ActorRuntime
+        const sql = yield* SqlClient.SqlClient
+        // Same client tag twice: the orders read model's unique key refuses the second order.
+        const results = yield* Effect.all(
+          [
+            rt.spawn("order", "a", orderInput("a", { clientTag: "dup" })),
+            rt.spawn("order", "b", orderInput("b", { clientTag: "dup" })),
+            rt.spawn("order", "c", orderInput("c")),
+          ],
+          { concurrency: "unbounded" },
+        )
+        const ids = yield* sql<{ actor_id: string }>`SELECT actor_id FROM actors ORDER BY actor_id`
+        return { results, ids: ids.map((r) => r.actor_id) }
+      }),
+    )
+    expect(out.results.map((r) => r.refused === null)).toEqual([true, false, true])
+    expect(out.results[1]!.refused).toMatch(/UNIQUE constraint failed: orders.client_tag/)
+    expect(out.ids).toEqual(["a", "c"])
+  })
+})
