@@ -3,7 +3,7 @@
  * migrated before anything else runs. A file that cannot be opened or migrated stops the engine
  * at start with a `DatabaseError` that says which and why; it never starts half-migrated.
  */
-import { mkdirSync } from "node:fs"
+import { existsSync, mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqliteClient } from "@effect/sql-sqlite-node"
@@ -32,7 +32,7 @@ export class DatabaseError extends Data.TaggedError("DatabaseError")<{
 const probe = (config: DatabaseConfig) =>
   Effect.try({
     try: () => {
-      if (!config.readonly && config.filename !== ":memory:") mkdirSync(dirname(config.filename), { recursive: true })
+      if (!config.readonly && config.filename !== ":memory:") ensureDir(dirname(config.filename))
       const db = new Sqlite(config.filename, { readonly: config.readonly ?? false, fileMustExist: config.readonly ?? false })
       try {
         db.pragma("schema_version")
@@ -80,6 +80,17 @@ export const databaseLayer = (config: DatabaseConfig): Layer.Layer<SqlClient.Sql
     }),
   )
   return Layer.unwrapEffect(Effect.as(probe(config), Layer.provideMerge(setup, client)))
+}
+
+/**
+ * Creates a folder and its missing parents one level at a time (Node's recursive mkdirSync spins
+ * forever on some paths, e.g. under /proc, instead of failing).
+ */
+const ensureDir = (dir: string): void => {
+  if (existsSync(dir)) return
+  const parent = dirname(dir)
+  if (parent !== dir) ensureDir(parent)
+  mkdirSync(dir)
 }
 
 /** The message of whatever was thrown, with the SQL error's cause where it has one. */
