@@ -1,0 +1,35 @@
+/** Helpers for benchmarks: medians of repetitions after a warm-up, percentiles, temp folders. */
+import { mkdirSync, mkdtempSync } from "node:fs"
+import { join } from "node:path"
+
+/** The median of some numbers. */
+export const median = (xs: ReadonlyArray<number>): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/** The p-th percentile (0..100) of some samples. */
+export const percentile = (xs: ReadonlyArray<number>, p: number): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!
+}
+
+/** Runs `once` `warmups` times unmeasured, then `reps` times; the median of what it returns. */
+export const repeat = async (reps: number, warmups: number, once: () => Promise<number> | number): Promise<number> => {
+  for (let i = 0; i < warmups; i++) await once()
+  const xs: Array<number> = []
+  for (let i = 0; i < reps; i++) xs.push(await once())
+  return median(xs)
+}
+
+/** A fresh folder under `.bench/` on the project's disk (real fsync costs, unlike tmpfs). */
+export const benchDir = (): string => {
+  mkdirSync(".bench", { recursive: true })
+  return mkdtempSync(join(".bench", "run-"))
+}
+
+/** Forces a full garbage collection when node runs with --expose-gc. */
+export const gc = (): void => {
+  ;(globalThis as { gc?: () => void }).gc?.()
+}

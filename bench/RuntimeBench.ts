@@ -1,0 +1,170 @@
+/**
+ * Benchmarks of the durable core (issue 2): the same Order workload through pure transitions and
+ * through the runtime; 100,000 live actors rehydrated; heap per live actor; the store's raw bound.
+ */
+import { join } from "node:path"
+import * as SqlClient from "@effect/sql/SqlClient"
+import Sqlite from "better-sqlite3"
+import { Effect, Layer, Logger, LogLevel } from "effect"
+import { type AnyMachineSnapshot, type AnyStateMachine, initialTransition, transition } from "xstate"
+import { OrderMachine } from "../machines/OrderMachine.js"
+import { coreLayer } from "../src/main.js"
+import { ActorRuntime } from "../src/runtime/ActorRuntime.js"
+import type { EffectHandler } from "../src/runtime/EffectHandlers.js"
+import { persist, stateKeyOf } from "../src/runtime/Step.js"
+import { ActorStore } from "../src/store/ActorStore.js"
+import { benchDir, gc, repeat } from "./Measure.js"
+
+const fills = 4
+/** Transitions per actor in the workload: creation, place, accepted, then the fills. */
+const perActor = 3 + fills
+
+const input = (id: string) => ({
+  orderId: id,
+  accountId: "U1",
+  symbol: "NIFTY26MARFUT",
+  exchange: "NFO",
+  side: "BUY",
+  qty: fills * 10,
+  product: "MIS",
+  orderType: "MARKET",
+  price: null,
+  triggerPrice: null,
+  clientTag: `tag-${id}`,
+  purpose: "ENTRY",
+  parentId: null,
+  createdAt: 0,
+})
+
+const fill = (k: number) => ({ type: "broker.filled", fillId: `f${k}`, qty: 10, price: 100 + k })
+
+/** The broker call answers at once: the benchmark measures the engine, not a broker. */
+const instantBroker: Record<string, EffectHandler> = {
+  "broker.place": {
+    run: (p) => Effect.succeed({ type: "broker.accepted", brokerOrderId: `B-${(p as { clientTag: string }).clientTag}` }),
+    onFailure: () => null,
+  },
+}
+
+const quiet = <A, E>(e: Effect.Effect<A, E, never>) => Effect.runPromise(e.pipe(Logger.withMinimumLogLevel(LogLevel.Warning)))
+
+/** Pure `transition()` over the workload, snapshots kept in memory: transitions per second. */
+export const rawTransitionsPerSec = (actors: number): number => {
+  const m = OrderMachine as unknown as AnyStateMachine
+  const t0 = performance.now()
+  for (let i = 0; i < actors; i++) {
+    let [s] = initialTransition(m, input(`o${i}`)) as unknown as [AnyMachineSnapshot]
+    s = transition(m, s, { type: "cmd.place", at: 1 })[0] as AnyMachineSnapshot
+    s = transition(m, s, { type: "broker.accepted", brokerOrderId: `B${i}`, at: 2 })[0] as AnyMachineSnapshot
+    for (let k = 1; k <= fills; k++) s = transition(m, s, { ...fill(k), at: 3 })[0] as AnyMachineSnapshot
+  }
+  return (actors * perActor) / ((performance.now() - t0) / 1000)
+}
+
+/** The same workload through the runtime, every step committed (group commit on). */
+export const durableTransitionsPerSec = (actors: number): Promise<number> => {
+  const dir = benchDir()
+  const layer = coreLayer({ database: { filename: join(dir, "w.db") }, handlers: instantBroker })
+  return quiet(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const rt = yield* ActorRuntime
+        const ids = Array.from({ length: actors }, (_, i) => `o${i}`)
+        const t0 = performance.now()
+        yield* Effect.forEach(ids, (id) => rt.spawn("order", id, input(id)), { concurrency: 512, discard: true })
+        for (const id of ids) yield* rt.post(id, { type: "cmd.place" })
+        yield* rt.awaitIdle
+        for (let k = 1; k <= fills; k++) for (const id of ids) yield* rt.post(id, fill(k))
+        yield* rt.awaitIdle
+        return (actors * perActor) / ((performance.now() - t0) / 1000)
+      }).pipe(Effect.provide(layer as Layer.Layer<ActorRuntime>)),
+    ),
+  )
+}
+
+/** Plain batched inserts into a journal-shaped table, same durability: the store's physical bound. */
+export const sqliteRowsPerSec = (rows: number): number => {
+  const db = new Sqlite(join(benchDir(), "raw.db"))
+  db.pragma("journal_mode = WAL")
+  db.pragma("synchronous = FULL")
+  db.exec("CREATE TABLE journal (id INTEGER PRIMARY KEY, actor_id TEXT, seq INTEGER, event_type TEXT, event TEXT, from_state TEXT, to_state TEXT, at INTEGER, cause TEXT, refused TEXT, UNIQUE (actor_id, seq))")
+  const ins = db.prepare("INSERT INTO journal VALUES (?,?,?,?,?,?,?,?,?,?)")
+  const batch = db.transaction((from: number) => {
+    for (let i = from; i < from + 500; i++) ins.run(i, `o${i % 1000}`, i, "broker.filled", '{"type":"broker.filled","qty":10}', "PARTIAL", "PARTIAL", i, null, null)
+  })
+  const t0 = performance.now()
+  for (let i = 0; i < rows; i += 500) batch(i)
+  const perSec = rows / ((performance.now() - t0) / 1000)
+  db.close()
+  return perSec
+}
+
+/** Writes `n` live Order actors (snapshots, journal rows, read model) into a new database file. */
+const seedLiveActors = (filename: string, n: number) =>
+  Effect.gen(function* () {
+    const store = yield* ActorStore
+    const m = OrderMachine as unknown as AnyStateMachine
+    for (let from = 0; from < n; from += 5_000) {
+      const cells = []
+      const journal = []
+      for (let i = from; i < Math.min(n, from + 5_000); i++) {
+        const id = `o${String(i).padStart(6, "0")}`
+        const [s0] = initialTransition(m, input(id)) as unknown as [AnyMachineSnapshot]
+        const json = persist("order", s0)
+        cells.push({ id, type: "order" as const, version: "order@1", seq: 0, stateKey: stateKeyOf(s0.value), status: "active" as const, json, createdAt: 0, updatedAt: 0, snapshot: s0 })
+        journal.push({ id: i + 1, actorId: id, actorType: "order" as const, seq: 0, eventType: "xstate.init", event: JSON.stringify({ type: "xstate.init", input: input(id), at: 0 }), from: null, to: "CREATED", at: 0, cause: null, refused: null })
+      }
+      yield* store.commit({ journal, cells, outbox: [], outboxDone: [], timers: [] })
+    }
+  }).pipe(Effect.provide(ActorStore.Default.pipe(Layer.provideMerge(coreLayer({ database: { filename }, handlers: {} }))) as Layer.Layer<ActorStore | SqlClient.SqlClient>))
+
+/** 100,000 live actors: ms until restored and ready, and heap bytes per live actor. */
+export const rehydrate = async (n: number): Promise<{ ms: number; bytesPerLiveActor: number }> => {
+  const filename = join(benchDir(), "live.db")
+  await quiet(Effect.scoped(seedLiveActors(filename, n)))
+  const layer = coreLayer({ database: { filename }, handlers: instantBroker })
+  // From opening the file to a runtime ready for events: open, migration check, rehydration.
+  const ms = await repeat(3, 1, async () => {
+    const t0 = performance.now()
+    return quiet(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const rt = yield* ActorRuntime
+          if (rt.liveIds().length !== n) throw new Error(`rehydrated ${rt.liveIds().length}, expected ${n}`)
+          return performance.now() - t0
+        }).pipe(Effect.provide(layer as Layer.Layer<ActorRuntime>)),
+      ),
+    )
+  })
+  gc()
+  const before = process.memoryUsage().heapUsed
+  const bytes = await quiet(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const rt = yield* ActorRuntime
+        gc()
+        const after = process.memoryUsage().heapUsed
+        return (after - before) / rt.liveIds().length
+      }).pipe(Effect.provide(layer as Layer.Layer<ActorRuntime>)),
+    ),
+  )
+  return { ms, bytesPerLiveActor: bytes }
+}
+
+/** All of the durable core's figures. */
+export const runtimeBench = async (quick: boolean) => {
+  const actors = quick ? 2_000 : 10_000
+  const reps = quick ? 3 : 5
+  const raw = await repeat(reps, 1, () => rawTransitionsPerSec(actors))
+  const durable = await repeat(reps, 1, () => durableTransitionsPerSec(actors))
+  const rows = await repeat(reps, 1, () => sqliteRowsPerSec(quick ? 50_000 : 200_000))
+  const live = await rehydrate(quick ? 20_000 : 100_000)
+  return {
+    rawTransitionsPerSec: Math.round(raw),
+    durableTransitionsPerSec: Math.round(durable),
+    durableOverRaw: Number((durable / raw).toFixed(3)),
+    sqliteRowsPerSec: Math.round(rows),
+    [quick ? "rehydrate20kMs" : "rehydrate100kMs"]: Math.round(live.ms),
+    bytesPerLiveActor: Math.round(live.bytesPerLiveActor),
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * `npm run bench [-- --json FILE] [-- --quick]`: every benchmark in one process run, one JSON
+ * object (figures are medians of repetitions after a warm-up), with the machine it ran on.
+ */
+import { writeFileSync } from "node:fs"
+import { cpus } from "node:os"
+import { parseArgs } from "node:util"
+import { runtimeBench } from "./RuntimeBench.js"
+
+const { values } = parseArgs({ options: { json: { type: "string" }, quick: { type: "boolean" } } })
+const quick = values.quick === true
+
+const started = Date.now()
+const result = {
+  machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version, platform: process.platform },
+  quick,
+  ...(await runtimeBench(quick)),
+  benchSeconds: 0,
+}
+result.benchSeconds = Math.round((Date.now() - started) / 1000)
+const text = JSON.stringify(result, null, 2)
+console.log(text)
+if (values.json) writeFileSync(values.json, `${text}\n`)
