@@ -3,7 +3,7 @@
  * through the runtime; 100,000 live actors rehydrated; heap per live actor; the store's raw bound.
  */
 import { join } from "node:path"
-import * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import Sqlite from "better-sqlite3"
 import { Effect, Layer, Logger, LogLevel } from "effect"
 import { type AnyMachineSnapshot, type AnyStateMachine, initialTransition, transition } from "xstate"
@@ -41,12 +41,14 @@ const fill = (k: number) => ({ type: "broker.filled", fillId: `f${k}`, qty: 10, 
 /** The broker call answers at once: the benchmark measures the engine, not a broker. */
 const instantBroker: Record<string, EffectHandler> = {
   "broker.place": {
-    run: (p) => Effect.succeed({ type: "broker.accepted", brokerOrderId: `B-${(p as { clientTag: string }).clientTag}` }),
+    run: (p) =>
+      Effect.succeed({ type: "broker.accepted", brokerOrderId: `B-${(p as { clientTag: string }).clientTag}` }),
     onFailure: () => null,
   },
 }
 
-const quiet = <A, E>(e: Effect.Effect<A, E, never>) => Effect.runPromise(e.pipe(Logger.withMinimumLogLevel(LogLevel.Warning)))
+const quiet = <A, E>(e: Effect.Effect<A, E, never>) =>
+  Effect.runPromise(e.pipe(Logger.withMinimumLogLevel(LogLevel.Warning)))
 
 /** Pure `transition()` over the workload, snapshots kept in memory: transitions per second. */
 export const rawTransitionsPerSec = (actors: number): number => {
@@ -87,10 +89,24 @@ export const sqliteRowsPerSec = (rows: number): number => {
   const db = new Sqlite(join(benchDir(), "raw.db"))
   db.pragma("journal_mode = WAL")
   db.pragma("synchronous = FULL")
-  db.exec("CREATE TABLE journal (id INTEGER PRIMARY KEY, actor_id TEXT, seq INTEGER, event_type TEXT, event TEXT, from_state TEXT, to_state TEXT, at INTEGER, cause TEXT, refused TEXT, UNIQUE (actor_id, seq))")
+  db.exec(
+    "CREATE TABLE journal (id INTEGER PRIMARY KEY, actor_id TEXT, seq INTEGER, event_type TEXT, event TEXT, from_state TEXT, to_state TEXT, at INTEGER, cause TEXT, refused TEXT, UNIQUE (actor_id, seq))",
+  )
   const ins = db.prepare("INSERT INTO journal VALUES (?,?,?,?,?,?,?,?,?,?)")
   const batch = db.transaction((from: number) => {
-    for (let i = from; i < from + 500; i++) ins.run(i, `o${i % 1000}`, i, "broker.filled", '{"type":"broker.filled","qty":10}', "PARTIAL", "PARTIAL", i, null, null)
+    for (let i = from; i < from + 500; i++)
+      ins.run(
+        i,
+        `o${i % 1000}`,
+        i,
+        "broker.filled",
+        '{"type":"broker.filled","qty":10}',
+        "PARTIAL",
+        "PARTIAL",
+        i,
+        null,
+        null,
+      )
   })
   const t0 = performance.now()
   for (let i = 0; i < rows; i += 500) batch(i)
@@ -111,12 +127,41 @@ const seedLiveActors = (filename: string, n: number) =>
         const id = `o${String(i).padStart(6, "0")}`
         const [s0] = initialTransition(m, input(id)) as unknown as [AnyMachineSnapshot]
         const json = persist("order", s0)
-        cells.push({ id, type: "order" as const, version: "order@1", seq: 0, stateKey: stateKeyOf(s0.value), status: "active" as const, json, createdAt: 0, updatedAt: 0, snapshot: s0 })
-        journal.push({ id: i + 1, actorId: id, actorType: "order" as const, seq: 0, eventType: "xstate.init", event: JSON.stringify({ type: "xstate.init", input: input(id), at: 0 }), from: null, to: "CREATED", at: 0, cause: null, refused: null })
+        cells.push({
+          id,
+          type: "order" as const,
+          version: "order@1",
+          seq: 0,
+          stateKey: stateKeyOf(s0.value),
+          status: "active" as const,
+          json,
+          createdAt: 0,
+          updatedAt: 0,
+          snapshot: s0,
+        })
+        journal.push({
+          id: i + 1,
+          actorId: id,
+          actorType: "order" as const,
+          seq: 0,
+          eventType: "xstate.init",
+          event: JSON.stringify({ type: "xstate.init", input: input(id), at: 0 }),
+          from: null,
+          to: "CREATED",
+          at: 0,
+          cause: null,
+          refused: null,
+        })
       }
       yield* store.commit({ journal, cells, outbox: [], outboxDone: [], timers: [] })
     }
-  }).pipe(Effect.provide(ActorStore.Default.pipe(Layer.provideMerge(coreLayer({ database: { filename }, handlers: {} }))) as Layer.Layer<ActorStore | SqlClient.SqlClient>))
+  }).pipe(
+    Effect.provide(
+      ActorStore.Default.pipe(Layer.provideMerge(coreLayer({ database: { filename }, handlers: {} }))) as Layer.Layer<
+        ActorStore | SqlClient.SqlClient
+      >,
+    ),
+  )
 
 /** 100,000 live actors: ms until restored and ready, and heap bytes per live actor. */
 export const rehydrate = async (n: number): Promise<{ ms: number; bytesPerLiveActor: number }> => {

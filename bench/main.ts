@@ -12,7 +12,12 @@ const quick = values.quick === true
 
 const started = Date.now()
 const result = {
-  machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version, platform: process.platform },
+  machine: {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model ?? "unknown",
+    node: process.version,
+    platform: process.platform,
+  },
   quick,
   ...(await runtimeBench(quick)),
   benchSeconds: 0,

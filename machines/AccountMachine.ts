@@ -94,14 +94,20 @@ export const AccountMachine = setup({
       tags: ["blocksEntries"],
       on: {
         "risk.halt": { target: "HALTED", actions: { type: "recordReason", params: reasonAt } },
-        "risk.resume": { target: "ACTIVE", actions: { type: "recordReason", params: ({ event }) => ({ reason: null, at: event.at }) } },
+        "risk.resume": {
+          target: "ACTIVE",
+          actions: { type: "recordReason", params: ({ event }) => ({ reason: null, at: event.at }) },
+        },
       },
     },
     // A halt outranks a reduction: `risk.reduce` is refused here, only a resume lifts it.
     HALTED: {
       tags: ["blocksEntries"],
       on: {
-        "risk.resume": { target: "ACTIVE", actions: { type: "recordReason", params: ({ event }) => ({ reason: null, at: event.at }) } },
+        "risk.resume": {
+          target: "ACTIVE",
+          actions: { type: "recordReason", params: ({ event }) => ({ reason: null, at: event.at }) },
+        },
       },
     },
   },

@@ -15,6 +15,10 @@
  *   `exit.filled` (FILLED) or `exit.failed` (FAILED). A rejection tells the trade nothing: it never
  *   left OPEN.
  * - FILLED, FAILED and REJECTED are final; APPROVED.dark never changes again.
+ * - A cancel after the approval is the order's to make: `cmd.cancel` is forwarded to it, and the
+ *   intent ends when the order reports how it ended.
+ * - Every accepted step changes the snapshot (at least `updatedAt`): XState returns the very same
+ *   snapshot for a step that changes nothing, and the runtime takes that for a refusal.
  */
 import { assign, setup } from "xstate"
 import { type Declared, declare, declared } from "../src/domain/Declared.js"
@@ -77,12 +81,13 @@ export type ExitIntentEvent =
   | ({ type: "order.accepted"; orderId: string; brokerOrderId: string | null } & At)
   | ({ type: "order.filled"; orderId: string; fillId: string; qty: number; price: number } & At)
   | ({ type: "order.executed"; orderId: string; filledQty: number; avgPrice: number } & At)
-  | ({ type: "order.failed"; orderId: string; reason: string | null; filledQty: number } & At)
+  | ({ type: "order.failed"; orderId: string; reason: string | null; filledQty: number; avgPrice: number } & At)
   | ({ type: "order.cancelled"; orderId: string; reason: string | null; filledQty: number; avgPrice: number } & At)
 
 type Approval = Extract<ExitIntentEvent, { type: "gate.approved" }>
 type Fill = { readonly orderId: string; readonly fillId: string; readonly qty: number; readonly price: number }
 type Failure = { readonly code: string; readonly reason: string; readonly at: number }
+type Outcome = Failure & { readonly filledQty: number; readonly avgPrice: number }
 
 export const ExitIntentMachine = setup({
   types: {
@@ -100,8 +105,9 @@ export const ExitIntentMachine = setup({
       context.filledQty + p.qty <= context.qty,
     isCompleteExecution: ({ context }, p: { orderId: string; filledQty: number }) =>
       p.orderId === context.orderId && p.filledQty === context.qty,
-    // A cancelled order that still filled everything reports `order.executed` instead.
-    isShortCancel: ({ context }, p: { orderId: string; filledQty: number }) =>
+    // An order that ended short of the intent's qty; one that filled everything reports
+    // `order.executed` instead, whatever happened after.
+    isShortOutcome: ({ context }, p: { orderId: string; filledQty: number }) =>
       p.orderId === context.orderId && p.filledQty < context.qty,
   },
   actions: {
@@ -122,6 +128,18 @@ export const ExitIntentMachine = setup({
       finishedAt: p.at,
       updatedAt: p.at,
     })),
+    // The order's own totals are the truth; they equal the sum of the fills it reported.
+    recordOrderOutcome: assign((_, p: Outcome) => ({
+      rejectCode: p.code,
+      error: p.reason,
+      filledQty: p.filledQty,
+      avgPrice: p.avgPrice,
+      finishedAt: p.at,
+      updatedAt: p.at,
+    })),
+    // Nothing to record but the time: an accepted step must change the snapshot, or the runtime
+    // (and XState) cannot tell it from a refusal and its declarations would be lost.
+    touch: assign((_, p: At) => ({ updatedAt: p.at })),
     recordPlaced: assign(({ context }, p: { brokerOrderId: string | null; at: number }) => ({
       brokerOrderId: p.brokerOrderId ?? context.brokerOrderId,
       placedAt: context.placedAt ?? p.at,
@@ -134,7 +152,6 @@ export const ExitIntentMachine = setup({
       placedAt: context.placedAt ?? p.at,
       updatedAt: p.at,
     })),
-    // The order's own totals are the truth; they equal the sum of the fills it reported.
     recordExecution: assign((_, p: { filledQty: number; avgPrice: number; at: number }) => ({
       filledQty: p.filledQty,
       avgPrice: p.avgPrice,
@@ -175,7 +192,10 @@ export const ExitIntentMachine = setup({
               { type: "recordApproval", params: approvalOf },
               // Spawn first: the order must exist before it is told to place.
               { type: "spawnOrder", params: ({ context, event }) => orderSpawnOf(context, approvalOf({ event })) },
-              { type: "sendOrder", params: ({ event }) => declare.send(approvalOf({ event }).orderId, { type: "cmd.place" }) },
+              {
+                type: "sendOrder",
+                params: ({ event }) => declare.send(approvalOf({ event }).orderId, { type: "cmd.place" }),
+              },
               {
                 type: "notifyTrade",
                 params: ({ context }) =>
@@ -226,17 +246,22 @@ export const ExitIntentMachine = setup({
               actions: { type: "recordFill", params: fillAt },
             },
             "order.failed": {
-              guard: { type: "isOwnOrder", params: orderIdOf },
+              guard: { type: "isShortOutcome", params: orderTotalsOf },
               target: "#exitIntent.FAILED",
-              actions: { type: "recordFailure", params: failureOf("ORDER_FAILED") },
+              actions: { type: "recordOrderOutcome", params: outcomeOf("ORDER_FAILED") },
             },
             "order.cancelled": {
-              guard: { type: "isShortCancel", params: executionOf },
+              guard: { type: "isShortOutcome", params: orderTotalsOf },
               target: "#exitIntent.FAILED",
-              actions: { type: "recordFailure", params: failureOf("ORDER_CANCELLED") },
+              actions: { type: "recordOrderOutcome", params: outcomeOf("ORDER_CANCELLED") },
             },
             // The order may not have reached the broker yet; it remembers the cancel until it has.
-            "cmd.cancel": { actions: { type: "sendOrder", params: cancelToOrder } },
+            "cmd.cancel": {
+              actions: [
+                { type: "sendOrder", params: cancelToOrder },
+                { type: "touch", params: ({ event }) => ({ at: event.at }) },
+              ],
+            },
           },
         },
         // Dark mode: the decision is recorded and nothing is executed. Nothing happens to it again.
@@ -248,23 +273,31 @@ export const ExitIntentMachine = setup({
     PLACED: {
       tags: ["open", "inFlight"],
       on: {
-        "order.filled": { guard: { type: "isNewFill", params: fillOf }, actions: { type: "recordFill", params: fillAt } },
+        "order.filled": {
+          guard: { type: "isNewFill", params: fillOf },
+          actions: { type: "recordFill", params: fillAt },
+        },
         "order.executed": {
-          guard: { type: "isCompleteExecution", params: executionOf },
+          guard: { type: "isCompleteExecution", params: orderTotalsOf },
           target: "FILLED",
           actions: { type: "recordExecution", params: executionAt },
         },
         "order.failed": {
-            guard: { type: "isOwnOrder", params: orderIdOf },
-            target: "#exitIntent.FAILED",
-            actions: { type: "recordFailure", params: failureOf("ORDER_FAILED") },
-          },
+          guard: { type: "isShortOutcome", params: orderTotalsOf },
+          target: "FAILED",
+          actions: { type: "recordOrderOutcome", params: outcomeOf("ORDER_FAILED") },
+        },
         "order.cancelled": {
-            guard: { type: "isShortCancel", params: executionOf },
-            target: "#exitIntent.FAILED",
-            actions: { type: "recordFailure", params: failureOf("ORDER_CANCELLED") },
-          },
-        "cmd.cancel": { actions: { type: "sendOrder", params: cancelToOrder } },
+          guard: { type: "isShortOutcome", params: orderTotalsOf },
+          target: "FAILED",
+          actions: { type: "recordOrderOutcome", params: outcomeOf("ORDER_CANCELLED") },
+        },
+        "cmd.cancel": {
+          actions: [
+            { type: "sendOrder", params: cancelToOrder },
+            { type: "touch", params: ({ event }) => ({ at: event.at }) },
+          ],
+        },
       },
     },
     FILLED: {
@@ -330,7 +363,7 @@ function fillAt({ event }: { event: ExitIntentEvent }): Fill & { at: number } {
   return { ...fillOf({ event }), at: event.at }
 }
 
-function executionOf({ event }: { event: ExitIntentEvent }): { orderId: string; filledQty: number } {
+function orderTotalsOf({ event }: { event: ExitIntentEvent }): { orderId: string; filledQty: number } {
   const e = event as { orderId: string; filledQty: number }
   return { orderId: e.orderId, filledQty: e.filledQty }
 }
@@ -340,12 +373,11 @@ function executionAt({ event }: { event: ExitIntentEvent }): { filledQty: number
   return { filledQty: e.filledQty, avgPrice: e.avgPrice, at: e.at }
 }
 
-function failureOf(code: string) {
-  return ({ event }: { event: ExitIntentEvent }): Failure => ({
-    code,
-    reason: (event as { reason?: string | null }).reason ?? event.type,
-    at: event.at,
-  })
+function outcomeOf(code: string) {
+  return ({ event }: { event: ExitIntentEvent }): Outcome => {
+    const e = event as Extract<ExitIntentEvent, { type: "order.failed" | "order.cancelled" }>
+    return { code, reason: e.reason ?? e.type, filledQty: e.filledQty, avgPrice: e.avgPrice, at: e.at }
+  }
 }
 
 function cancelToOrder({ context }: { context: ExitIntentContext }): Declared | null {

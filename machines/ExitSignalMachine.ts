@@ -115,7 +115,10 @@ export const ExitSignalMachine = setup({
           tags: ["cooldown"],
           entry: { type: "armTimer", params: ({ context }) => declare.armTimer("cooldown", context.cooldownMs) },
           on: {
-            "timer.cooldown": { target: "rearmed", actions: { type: "recordRearm", params: ({ event }) => ({ at: event.at }) } },
+            "timer.cooldown": {
+              target: "rearmed",
+              actions: { type: "recordRearm", params: ({ event }) => ({ at: event.at }) },
+            },
           },
         },
         rearmed: {

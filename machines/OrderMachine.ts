@@ -12,6 +12,8 @@
  * - A network failure of a lookup is not a "not found": it retries and never fails the order.
  * - Every broker call is a declared effect keyed by the client tag, so the runtime can find it
  *   again after a crash.
+ * - A cancel asked for before the broker order id is known is remembered and sent once it is;
+ *   each cancel goes out once, under its own key (`cancelsSent` catches up with `cancelAttempts`).
  */
 import { assign, setup } from "xstate"
 import { type Declared, declare, declared } from "../src/domain/Declared.js"
@@ -145,7 +147,10 @@ export const OrderMachine = setup({
       on: {
         "cmd.place": { target: "SENT_TO_BROKER" },
         "risk.denied": { target: "FAILED", actions: { type: "recordReason", params: reasonOf } },
-        "cmd.cancel": { target: "CANCELLED", actions: { type: "recordReason", params: ({ event }) => ({ reason: "cancelled before send", at: event.at }) } },
+        "cmd.cancel": {
+          target: "CANCELLED",
+          actions: { type: "recordReason", params: ({ event }) => ({ reason: "cancelled before send", at: event.at }) },
+        },
       },
     },
     SENT_TO_BROKER: {
@@ -153,13 +158,30 @@ export const OrderMachine = setup({
       initial: "awaitingAck",
       on: {
         "broker.filled": [
-          { guard: { type: "completesOrder", params: fillOf }, target: "EXECUTED", actions: [{ type: "recordFill", params: fillAt }, { type: "notifyParent", params: fillNotice }] },
-          { guard: { type: "isNewFill", params: fillOf }, target: "PARTIAL", actions: [{ type: "recordFill", params: fillAt }, { type: "notifyParent", params: fillNotice }] },
+          {
+            guard: { type: "completesOrder", params: fillOf },
+            target: "EXECUTED",
+            actions: [
+              { type: "recordFill", params: fillAt },
+              { type: "notifyParent", params: fillNotice },
+            ],
+          },
+          {
+            guard: { type: "isNewFill", params: fillOf },
+            target: "PARTIAL",
+            actions: [
+              { type: "recordFill", params: fillAt },
+              { type: "notifyParent", params: fillNotice },
+            ],
+          },
         ],
         // The exchange can reject after the broker acknowledged (RMS, price band, freeze).
         "broker.rejected": { target: "FAILED", actions: { type: "recordReason", params: reasonOf } },
         "broker.cancelled": { target: "CANCELLED", actions: { type: "recordReason", params: cancelReasonOf } },
-        "broker.expired": { target: "EXPIRED", actions: { type: "recordReason", params: ({ event }) => ({ reason: "expired", at: event.at }) } },
+        "broker.expired": {
+          target: "EXPIRED",
+          actions: { type: "recordReason", params: ({ event }) => ({ reason: "expired", at: event.at }) },
+        },
       },
       states: {
         awaitingAck: {
@@ -172,7 +194,13 @@ export const OrderMachine = setup({
             "broker.accepted": { target: "working", actions: { type: "recordAck", params: ackOf } },
             "broker.sendUnknown": { target: "unknown", actions: { type: "recordReason", params: reasonOf } },
             // No answer in time: the order may or may not be at the broker. Look it up, never resend.
-            "timer.ackTimeout": { target: "unknown", actions: { type: "recordReason", params: ({ event }) => ({ reason: "no acknowledgement in time", at: event.at }) } },
+            "timer.ackTimeout": {
+              target: "unknown",
+              actions: {
+                type: "recordReason",
+                params: ({ event }) => ({ reason: "no acknowledgement in time", at: event.at }),
+              },
+            },
             // Cancel before the ack: remembered, sent as soon as the broker order id is known.
             "cmd.cancel": { actions: "countCancel" },
           },
@@ -184,7 +212,13 @@ export const OrderMachine = setup({
             "broker.found": { target: "working", actions: { type: "recordAck", params: ackOf } },
             "broker.notFound": [
               { guard: "hasLookupsLeft", target: "lookupWait" },
-              { target: "#order.FAILED", actions: { type: "recordReason", params: ({ event }) => ({ reason: "not found at the broker after lookups", at: event.at }) } },
+              {
+                target: "#order.FAILED",
+                actions: {
+                  type: "recordReason",
+                  params: ({ event }) => ({ reason: "not found at the broker after lookups", at: event.at }),
+                },
+              },
             ],
             // A network error is not an answer: the order is not declared lost.
             "broker.lookupFailed": { target: "lookupWait", actions: { type: "recordReason", params: reasonOf } },
@@ -206,7 +240,13 @@ export const OrderMachine = setup({
         },
         working: {
           // Announced once: back from a rejected cancel (a cancel was sent) the parent already knows.
-          entry: { type: "notifyParent", params: ({ context }) => (context.cancelsSent > 0 ? null : notice(context, { type: "order.accepted", brokerOrderId: context.brokerOrderId })) },
+          entry: {
+            type: "notifyParent",
+            params: ({ context }) =>
+              context.cancelsSent > 0
+                ? null
+                : notice(context, { type: "order.accepted", brokerOrderId: context.brokerOrderId }),
+          },
           always: { guard: "hasPendingCancel", target: "cancelling" },
           on: {
             "cmd.cancel": { target: "cancelling", actions: "countCancel" },
@@ -230,13 +270,37 @@ export const OrderMachine = setup({
       },
       on: {
         "broker.filled": [
-          { guard: { type: "completesOrder", params: fillOf }, target: "EXECUTED", actions: [{ type: "recordFill", params: fillAt }, { type: "notifyParent", params: fillNotice }] },
-          { guard: { type: "isNewFill", params: fillOf }, target: "PARTIAL", actions: [{ type: "recordFill", params: fillAt }, { type: "notifyParent", params: fillNotice }] },
+          {
+            guard: { type: "completesOrder", params: fillOf },
+            target: "EXECUTED",
+            actions: [
+              { type: "recordFill", params: fillAt },
+              { type: "notifyParent", params: fillNotice },
+            ],
+          },
+          {
+            guard: { type: "isNewFill", params: fillOf },
+            target: "PARTIAL",
+            actions: [
+              { type: "recordFill", params: fillAt },
+              { type: "notifyParent", params: fillNotice },
+            ],
+          },
         ],
         "broker.cancelled": { target: "CANCELLED", actions: { type: "recordReason", params: cancelReasonOf } },
-        "broker.expired": { target: "EXPIRED", actions: { type: "recordReason", params: ({ event }) => ({ reason: "expired", at: event.at }) } },
+        "broker.expired": {
+          target: "EXPIRED",
+          actions: { type: "recordReason", params: ({ event }) => ({ reason: "expired", at: event.at }) },
+        },
         "broker.rejected": { target: "FAILED", actions: { type: "recordReason", params: reasonOf } },
-        "cmd.cancel": { target: "PARTIAL", actions: ["countCancel", "countCancelSent", { type: "cancelOrder", params: ({ context }) => cancelOf(context) }] },
+        "cmd.cancel": {
+          target: "PARTIAL",
+          actions: [
+            "countCancel",
+            "countCancelSent",
+            { type: "cancelOrder", params: ({ context }) => cancelOf(context) },
+          ],
+        },
         "broker.cancelRejected": { target: "PARTIAL", actions: { type: "recordReason", params: reasonOf } },
         // The fill overtook the acknowledgement: keep the broker order id, a cancel needs it.
         "broker.accepted": { guard: "lacksBrokerOrderId", actions: { type: "recordAck", params: ackOf } },
@@ -245,12 +309,25 @@ export const OrderMachine = setup({
     EXECUTED: {
       type: "final",
       tags: ["terminal"],
-      entry: { type: "notifyParent", params: ({ context }) => notice(context, { type: "order.executed", filledQty: context.filledQty, avgPrice: context.avgPrice }) },
+      entry: {
+        type: "notifyParent",
+        params: ({ context }) =>
+          notice(context, { type: "order.executed", filledQty: context.filledQty, avgPrice: context.avgPrice }),
+      },
     },
     FAILED: {
       type: "final",
       tags: ["terminal"],
-      entry: { type: "notifyParent", params: ({ context }) => notice(context, { type: "order.failed", reason: context.reason, filledQty: context.filledQty }) },
+      entry: {
+        type: "notifyParent",
+        params: ({ context }) =>
+          notice(context, {
+            type: "order.failed",
+            reason: context.reason,
+            filledQty: context.filledQty,
+            avgPrice: context.avgPrice,
+          }),
+      },
     },
     // Not final: a fill can still arrive after a cancel or an expiry, and must be recorded.
     CANCELLED: {
@@ -258,8 +335,22 @@ export const OrderMachine = setup({
       entry: { type: "notifyParent", params: ({ context }) => endNotice(context) },
       on: {
         "broker.filled": [
-          { guard: { type: "completesOrder", params: fillOf }, target: "EXECUTED", actions: [{ type: "recordFill", params: fillAt }, { type: "notifyParent", params: fillNotice }] },
-          { guard: { type: "isNewFill", params: fillOf }, target: "CANCELLED", actions: [{ type: "recordFill", params: fillAt }, { type: "notifyParent", params: fillNotice }] },
+          {
+            guard: { type: "completesOrder", params: fillOf },
+            target: "EXECUTED",
+            actions: [
+              { type: "recordFill", params: fillAt },
+              { type: "notifyParent", params: fillNotice },
+            ],
+          },
+          {
+            guard: { type: "isNewFill", params: fillOf },
+            target: "CANCELLED",
+            actions: [
+              { type: "recordFill", params: fillAt },
+              { type: "notifyParent", params: fillNotice },
+            ],
+          },
         ],
       },
     },
@@ -268,8 +359,22 @@ export const OrderMachine = setup({
       entry: { type: "notifyParent", params: ({ context }) => endNotice(context) },
       on: {
         "broker.filled": [
-          { guard: { type: "completesOrder", params: fillOf }, target: "EXECUTED", actions: [{ type: "recordFill", params: fillAt }, { type: "notifyParent", params: fillNotice }] },
-          { guard: { type: "isNewFill", params: fillOf }, target: "EXPIRED", actions: [{ type: "recordFill", params: fillAt }, { type: "notifyParent", params: fillNotice }] },
+          {
+            guard: { type: "completesOrder", params: fillOf },
+            target: "EXECUTED",
+            actions: [
+              { type: "recordFill", params: fillAt },
+              { type: "notifyParent", params: fillNotice },
+            ],
+          },
+          {
+            guard: { type: "isNewFill", params: fillOf },
+            target: "EXPIRED",
+            actions: [
+              { type: "recordFill", params: fillAt },
+              { type: "notifyParent", params: fillNotice },
+            ],
+          },
         ],
       },
     },

@@ -147,7 +147,10 @@ export const TradeMachine = setup({
           ],
         },
         // A partial fill of an intent that failed after this trade had left EXITING for it.
-        "exit.failed": { guard: { type: "hasExitFills", params: failedOf }, actions: { type: "recordExitFill", params: failedFillOf } },
+        "exit.failed": {
+          guard: { type: "hasExitFills", params: failedOf },
+          actions: { type: "recordExitFill", params: failedFillOf },
+        },
       },
     },
     EXITING: {
@@ -167,8 +170,8 @@ export const TradeMachine = setup({
               { type: "recordClose", params: closeOf },
             ],
           },
-          // Another intent closed the position first: cancel the current one so its order cannot
-          // sell what is no longer there.
+          // Another intent closed the position first: cancel the current one, so that its order
+          // cannot exit a position that is already gone (and open the opposite one).
           {
             target: "CLOSED",
             actions: [
@@ -187,7 +190,10 @@ export const TradeMachine = setup({
               { type: "nextEpisode", params: ({ event }) => ({ at: event.at }) },
             ],
           },
-          { guard: { type: "hasExitFills", params: failedOf }, actions: { type: "recordExitFill", params: failedFillOf } },
+          {
+            guard: { type: "hasExitFills", params: failedOf },
+            actions: { type: "recordExitFill", params: failedFillOf },
+          },
         ],
       },
     },

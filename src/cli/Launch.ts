@@ -3,7 +3,7 @@
  * terminal; SIGINT/SIGTERM interrupt it (scopes close, in-flight steps commit) and a second signal
  * exits at once; the exit code is the program's.
  */
-import { Cause, Effect, Exit, Fiber, Layer, Logger } from "effect"
+import { Cause, Effect, Exit, Fiber, type Layer, Logger } from "effect"
 import { DatabaseError } from "../store/Database.js"
 
 /** A CLI failure with its exit code and message for the operator. */

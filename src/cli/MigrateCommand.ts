@@ -11,7 +11,11 @@ export const migrateCommand = (values: Record<string, string | boolean | undefin
     if (typeof db !== "string") return yield* Effect.fail(new CliExit(2, "warden migrate: --db FILE is required"))
     const rows = yield* Effect.flatMap(
       SqlClient.SqlClient,
-      (sql) => sql<{ migration_id: number; name: string }>`SELECT migration_id, name FROM warden_migrations ORDER BY migration_id`,
+      (sql) =>
+        sql<{
+          migration_id: number
+          name: string
+        }>`SELECT migration_id, name FROM warden_migrations ORDER BY migration_id`,
     ).pipe(Effect.provide(databaseLayer({ filename: db })))
     for (const r of rows) yield* Console.log(`${String(r.migration_id).padStart(4, "0")} ${r.name}`)
     yield* Console.log(`${db}: migrated (${rows.length} migrations)`)

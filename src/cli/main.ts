@@ -10,7 +10,10 @@ interface Command {
   readonly summary: string
   readonly usage: string
   readonly options: NonNullable<Parameters<typeof parseArgs>[0]>["options"]
-  readonly run: (values: Record<string, string | boolean | undefined>, positionals: ReadonlyArray<string>) => Effect.Effect<number, unknown>
+  readonly run: (
+    values: Record<string, string | boolean | undefined>,
+    positionals: ReadonlyArray<string>,
+  ) => Effect.Effect<number, unknown>
 }
 
 const lazy = <K extends string>(file: string, name: K) =>
@@ -74,7 +77,9 @@ const main = (argv: ReadonlyArray<string>): Effect.Effect<number, unknown> => {
   try {
     parsed = parseArgs({ args: [...rest], options: command.options, allowPositionals: true, strict: true })
   } catch (e) {
-    return Effect.fail(new CliExit(2, `warden ${name}: ${e instanceof Error ? e.message : String(e)}\nusage: ${command.usage}`))
+    return Effect.fail(
+      new CliExit(2, `warden ${name}: ${e instanceof Error ? e.message : String(e)}\nusage: ${command.usage}`),
+    )
   }
   return command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals)
 }

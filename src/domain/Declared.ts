@@ -58,7 +58,12 @@ export const declare = {
   effect: (effect: string, key: string, payload: Json): DeclaredEffect => ({ kind: "effect", effect, key, payload }),
   armTimer: (name: string, delayMs: number): DeclaredTimerArm => ({ kind: "timer.arm", name, delayMs }),
   cancelTimer: (name: string): DeclaredTimerCancel => ({ kind: "timer.cancel", name }),
-  spawn: (actorType: string, actorId: string, input: Json): DeclaredSpawn => ({ kind: "spawn", actorType, actorId, input }),
+  spawn: (actorType: string, actorId: string, input: Json): DeclaredSpawn => ({
+    kind: "spawn",
+    actorType,
+    actorId,
+    input,
+  }),
   send: (to: string, event: DeclaredSend["event"]): DeclaredSend => ({ kind: "send", to, event }),
 } as const
 

@@ -6,12 +6,25 @@
  * their snapshots, re-arms the timers and re-drives the outbox, looking up by key any effect that
  * may already have run.
  */
-import { Cause, Clock, Context, Deferred, Effect, FiberSet, Layer, Option, PubSub, Queue, type Scope, Schedule } from "effect"
+import {
+  Cause,
+  Clock,
+  Context,
+  Deferred,
+  Effect,
+  FiberSet,
+  Layer,
+  Option,
+  PubSub,
+  Queue,
+  type Scope,
+  Schedule,
+} from "effect"
 import type { ActorType } from "../../machines/Machines.js"
 import type { Json } from "../domain/Json.js"
 import { ActorStore, type Batch } from "../store/ActorStore.js"
 import { errorText } from "../store/Database.js"
-import { EffectFailure, type EffectHandler, EffectHandlers, type OutcomeEvent } from "./EffectHandlers.js"
+import { type EffectFailure, type EffectHandler, EffectHandlers, type OutcomeEvent } from "./EffectHandlers.js"
 import {
   type Cell,
   create,
@@ -152,7 +165,9 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
     let nextOutboxId = ids.outbox + 1
     for (const row of yield* Effect.orDie(store.liveActors)) {
       if (row.machine_version !== versionOf(row.actor_type)) {
-        yield* Effect.logWarning(`actor ${row.actor_id} was stored by ${row.machine_version}, running ${versionOf(row.actor_type)}`)
+        yield* Effect.logWarning(
+          `actor ${row.actor_id} was stored by ${row.machine_version}, running ${versionOf(row.actor_type)}`,
+        )
       }
       cells.set(row.actor_id, cellOf(row))
     }
@@ -162,9 +177,9 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
     }
     const pending = yield* Effect.orDie(store.pendingEffects)
     const rehydrateMs = performance.now() - started
-    yield* Effect.logInfo(`rehydrated ${cells.size} live actors, ${armed.size} timers, ${pending.length} pending effects`).pipe(
-      Effect.annotateLogs({ rehydrateMs: Math.round(rehydrateMs), at: t0 }),
-    )
+    yield* Effect.logInfo(
+      `rehydrated ${cells.size} live actors, ${armed.size} timers, ${pending.length} pending effects`,
+    ).pipe(Effect.annotateLogs({ rehydrateMs: Math.round(rehydrateMs), at: t0 }))
 
     // ---- memory ---------------------------------------------------------------------------
     const touch = (id: string) => {
@@ -208,7 +223,8 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
       let steps = 0
       while (queue.length > 0) {
         const e = queue.shift()!
-        if (++steps > config.cascadeStepsMax) throw new Refusal(`defect: cascade of more than ${config.cascadeStepsMax} steps`)
+        if (++steps > config.cascadeStepsMax)
+          throw new Refusal(`defect: cascade of more than ${config.cascadeStepsMax} steps`)
         const sub = emptyWrites()
         const lookup = (id: string): Cell | undefined => {
           const c = sub.cells.get(id) ?? writes.cells.get(id) ?? staged.get(id) ?? cells.get(id) ?? doneCache.get(id)
@@ -220,7 +236,9 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
         if (e.timer) {
           const key = timerKey(e.actorId, e.timer.name)
           const current = stagedTimers.get(key) ?? writes.timers.findLast((t) => timerKey(t.actorId, t.name) === key)
-          const live = current ? current.op === "arm" && current.armedSeq === e.timer.armedSeq : armed.get(key)?.armedSeq === e.timer.armedSeq
+          const live = current
+            ? current.op === "arm" && current.armedSeq === e.timer.armedSeq
+            : armed.get(key)?.armedSeq === e.timer.armedSeq
           if (!live) continue
           sub.timers.push({ op: "clear", actorId: e.actorId, name: e.timer.name })
         }
@@ -336,7 +354,10 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
         let outcome: StepOutcome = { actorId: env.actorId, seq: -1, from: null, to: "", refused: reason }
         if (live && env.event) {
           const seq = live.seq + 1
-          const row = { ...refusedRow(live, seq, { ...env.event, at } as { type: string; at: number }, env.cause, reason), id: nextJournalId++ }
+          const row = {
+            ...refusedRow(live, seq, { ...env.event, at } as { type: string; at: number }, env.cause, reason),
+            id: nextJournalId++,
+          }
           const next = { ...live, seq }
           const batch: Batch = {
             journal: [row],
@@ -352,7 +373,9 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
             outcome = { actorId: env.actorId, seq, from: live.stateKey, to: live.stateKey, refused: reason }
           } else nextJournalId--
         }
-        yield* Effect.logWarning(`step refused at commit: ${reason}`).pipe(Effect.annotateLogs({ actorId: env.actorId }))
+        yield* Effect.logWarning(`step refused at commit: ${reason}`).pipe(
+          Effect.annotateLogs({ actorId: env.actorId }),
+        )
         if (item.done) yield* Deferred.succeed(item.done, outcome)
       })
 
@@ -373,7 +396,11 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
         yield* PubSub.publishAll(pubsub, batch.journal.map(toTransition))
         for (let i = 0; i < items.length; i++) {
           const done = items[i]!.done
-          if (done) yield* Deferred.succeed(done, outcomes[i] ?? { actorId: items[i]!.env.actorId, seq: -1, from: null, to: "", refused: "dropped" })
+          if (done)
+            yield* Deferred.succeed(
+              done,
+              outcomes[i] ?? { actorId: items[i]!.env.actorId, seq: -1, from: null, to: "", refused: "dropped" },
+            )
         }
         for (const row of batch.outbox) yield* startEffect(row.id, row.actorId, row.effect, row.key, row.payload, false)
       })
@@ -384,34 +411,59 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
       Schedule.intersect(Schedule.recurs(config.effectRetriesMax)),
     )
 
-    const startEffect = (id: number, actorId: string, effect: string, key: string, payloadText: string, maybeRan: boolean) =>
+    const startEffect = (
+      id: number,
+      actorId: string,
+      effect: string,
+      key: string,
+      payloadText: string,
+      maybeRan: boolean,
+    ) =>
       Effect.gen(function* () {
         const handler = handlers[effect]
-        if (!handler) return yield* store.failEffect(id, `no handler for ${effect}`, yield* Clock.currentTimeMillis).pipe(Effect.orDie)
+        if (!handler)
+          return yield* store
+            .failEffect(id, `no handler for ${effect}`, yield* Clock.currentTimeMillis)
+            .pipe(Effect.orDie)
         effectsInFlight++
         yield* FiberSet.run(
           fibers,
-          effectPermits.withPermits(1)(runEffect(handler, id, actorId, key, JSON.parse(payloadText) as Json, maybeRan)).pipe(
-            Effect.ensuring(Effect.sync(() => effectsInFlight--)),
-          ),
+          effectPermits
+            .withPermits(1)(runEffect(handler, id, actorId, key, JSON.parse(payloadText) as Json, maybeRan))
+            .pipe(Effect.ensuring(Effect.sync(() => effectsInFlight--))),
         )
       })
 
-    const runEffect = (handler: EffectHandler, id: number, actorId: string, key: string, payload: Json, maybeRan: boolean) => {
+    const runEffect = (
+      handler: EffectHandler,
+      id: number,
+      actorId: string,
+      key: string,
+      payload: Json,
+      maybeRan: boolean,
+    ) => {
       const ctx = { key, actorId, outboxId: id }
       const attempt = handler.run(payload, ctx).pipe(Effect.retry({ schedule: retryPolicy, while: (e) => e.retryable }))
       const recovered: Effect.Effect<OutcomeEvent | null, EffectFailure> =
         maybeRan && handler.recover
-          ? handler.recover(payload, ctx).pipe(
-              Effect.retry({ schedule: retryPolicy, while: (e) => e.retryable }),
-              Effect.flatMap(Option.match({ onNone: () => attempt, onSome: Effect.succeed })),
-            )
+          ? handler
+              .recover(payload, ctx)
+              .pipe(
+                Effect.retry({ schedule: retryPolicy, while: (e) => e.retryable }),
+                Effect.flatMap(Option.match({ onNone: () => attempt, onSome: Effect.succeed })),
+              )
           : attempt
       return recovered.pipe(
         Effect.catchAll((failure) => Effect.succeed(handler.onFailure(failure, payload, ctx))),
         Effect.flatMap((outcome) =>
           Queue.offer(inbox, {
-            env: { actorId, event: outcome, cause: `outbox:${id}`, outboxId: id, outboxResult: JSON.stringify(outcome) },
+            env: {
+              actorId,
+              event: outcome,
+              cause: `outbox:${id}`,
+              outboxId: id,
+              outboxResult: JSON.stringify(outcome),
+            },
             done: null,
           }),
         ),
@@ -419,8 +471,12 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
           Cause.isInterruptedOnly(cause)
             ? Effect.void
             : Effect.gen(function* () {
-                yield* Effect.logError(`effect defect; outbox row ${id} failed`, cause).pipe(Effect.annotateLogs({ actorId, key }))
-                yield* store.failEffect(id, errorText(Cause.squash(cause)), yield* Clock.currentTimeMillis).pipe(Effect.orDie)
+                yield* Effect.logError(`effect defect; outbox row ${id} failed`, cause).pipe(
+                  Effect.annotateLogs({ actorId, key }),
+                )
+                yield* store
+                  .failEffect(id, errorText(Cause.squash(cause)), yield* Clock.currentTimeMillis)
+                  .pipe(Effect.orDie)
               }),
         ),
         Effect.annotateLogs({ actorId, effectKey: key }),
@@ -435,7 +491,12 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
           heap.pop()
           if (armed.get(timerKey(t.actorId, t.name))?.armedSeq !== t.armedSeq) continue
           yield* Queue.offer(inbox, {
-            env: { actorId: t.actorId, event: { type: `timer.${t.name}` }, cause: `timer:${t.name}`, timer: { name: t.name, armedSeq: t.armedSeq } },
+            env: {
+              actorId: t.actorId,
+              event: { type: `timer.${t.name}` },
+              cause: `timer:${t.name}`,
+              timer: { name: t.name, armedSeq: t.armedSeq },
+            },
             done: null,
           })
         }
@@ -460,7 +521,14 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
               yield* Effect.logError("group commit failed; actors rebuilt from the store", cause)
               for (const item of [first, ...rest]) {
                 evict(item.env.actorId)
-                if (item.done) yield* Deferred.succeed(item.done, { actorId: item.env.actorId, seq: -1, from: null, to: "", refused: `defect: ${errorText(Cause.squash(cause))}` })
+                if (item.done)
+                  yield* Deferred.succeed(item.done, {
+                    actorId: item.env.actorId,
+                    seq: -1,
+                    from: null,
+                    to: "",
+                    refused: `defect: ${errorText(Cause.squash(cause))}`,
+                  })
               }
             }),
           ),
@@ -484,14 +552,26 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
 
     return ActorRuntime.of({
       send: (actorId, event, cause) => offer({ actorId, event, cause: cause ?? null }),
-      post: (actorId, event, cause) => Queue.offer(inbox, { env: { actorId, event, cause: cause ?? null }, done: null }).pipe(Effect.asVoid),
-      spawn: (actorType, actorId, input, cause) => offer({ actorId, event: null, cause: cause ?? null, create: { actorType, input } }),
+      post: (actorId, event, cause) =>
+        Queue.offer(inbox, { env: { actorId, event, cause: cause ?? null }, done: null }).pipe(Effect.asVoid),
+      spawn: (actorType, actorId, input, cause) =>
+        offer({ actorId, event: null, cause: cause ?? null, create: { actorType, input } }),
       view: (actorId) =>
         Effect.gen(function* () {
-          const cell = cells.get(actorId) ?? doneCache.get(actorId) ?? Option.getOrUndefined(Option.map(Option.fromNullable(yield* Effect.orDie(store.actor(actorId))), cellOf))
+          const cell =
+            cells.get(actorId) ??
+            doneCache.get(actorId) ??
+            Option.getOrUndefined(Option.map(Option.fromNullable(yield* Effect.orDie(store.actor(actorId))), cellOf))
           if (!cell) return Option.none()
           const persisted = JSON.parse(cell.json) as { context: Record<string, unknown> }
-          return Option.some({ id: cell.id, type: cell.type, seq: cell.seq, state: cell.stateKey, status: cell.status, context: persisted.context })
+          return Option.some({
+            id: cell.id,
+            type: cell.type,
+            seq: cell.seq,
+            state: cell.stateKey,
+            status: cell.status,
+            context: persisted.context,
+          })
         }),
       subscribe: PubSub.subscribe(pubsub),
       liveIds: () => [...cells.keys()],
@@ -540,7 +620,13 @@ const merge = (into: UnitWrites, from: UnitWrites) => {
   into.outboxDone.push(...from.outboxDone)
 }
 
-const refusedRow = (cell: Cell, seq: number, event: { type: string; at: number }, cause: string | null, reason: string): JournalRow => ({
+const refusedRow = (
+  cell: Cell,
+  seq: number,
+  event: { type: string; at: number },
+  cause: string | null,
+  reason: string,
+): JournalRow => ({
   actorId: cell.id,
   actorType: cell.type,
   seq,

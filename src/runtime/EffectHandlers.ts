@@ -38,7 +38,10 @@ export interface EffectHandler {
    * holds the outcome if it ran (it is not run again); `None` means it never did.
    * Without `recover`, `run` itself must be idempotent by key.
    */
-  readonly recover?: (payload: Json, ctx: EffectContext) => Effect.Effect<Option.Option<OutcomeEvent | null>, EffectFailure>
+  readonly recover?: (
+    payload: Json,
+    ctx: EffectContext,
+  ) => Effect.Effect<Option.Option<OutcomeEvent | null>, EffectFailure>
   /** The event for a failure that retries did not cure, or null. */
   readonly onFailure: (failure: EffectFailure, payload: Json, ctx: EffectContext) => OutcomeEvent | null
 }

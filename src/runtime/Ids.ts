@@ -5,7 +5,10 @@
 import { Clock, Context, Effect, Layer, Random } from "effect"
 
 /** Makes ids such as `ord_lx2k9f3a_7h2kq0`. */
-export class Ids extends Context.Tag("warden/Ids")<Ids, { readonly next: (prefix: string) => Effect.Effect<string> }>() {
+export class Ids extends Context.Tag("warden/Ids")<
+  Ids,
+  { readonly next: (prefix: string) => Effect.Effect<string> }
+>() {
   /** Ids from the fiber's Clock and Random. */
   static readonly layer = Layer.sync(Ids, () => {
     let last = ""

@@ -29,7 +29,9 @@ export const replay = (type: ActorType, rows: ReadonlyArray<StoredJournalRow>): 
 export const canonical = (value: unknown): string =>
   JSON.stringify(value, (_k, v) =>
     v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : v,
   )
 
@@ -55,16 +57,28 @@ export const verifyReplay = (pageSize = 1_000) =>
         const rows = yield* store.journalOf(actor.actor_id)
         const last = rows[rows.length - 1]
         if (!last || last.seq !== actor.seq) {
-          mismatches.push({ actorId: actor.actor_id, actorType: actor.actor_type, detail: `journal ends at seq ${last?.seq ?? "none"}, snapshot at ${actor.seq}` })
+          mismatches.push({
+            actorId: actor.actor_id,
+            actorType: actor.actor_type,
+            detail: `journal ends at seq ${last?.seq ?? "none"}, snapshot at ${actor.seq}`,
+          })
           continue
         }
         try {
           const rebuilt = canonical(JSON.parse(replay(actor.actor_type, rows)))
           if (rebuilt !== canonical(JSON.parse(actor.snapshot))) {
-            mismatches.push({ actorId: actor.actor_id, actorType: actor.actor_type, detail: "replayed snapshot differs from stored snapshot" })
+            mismatches.push({
+              actorId: actor.actor_id,
+              actorType: actor.actor_type,
+              detail: "replayed snapshot differs from stored snapshot",
+            })
           }
         } catch (e) {
-          mismatches.push({ actorId: actor.actor_id, actorType: actor.actor_type, detail: `replay failed: ${e instanceof Error ? e.message : String(e)}` })
+          mismatches.push({
+            actorId: actor.actor_id,
+            actorType: actor.actor_type,
+            detail: `replay failed: ${e instanceof Error ? e.message : String(e)}`,
+          })
         }
       }
       after = page[page.length - 1]!.actor_id

@@ -67,7 +67,13 @@ export interface OutboxRow {
 
 /** A change to the durable timers. */
 export type TimerOp =
-  | { readonly op: "arm"; readonly actorId: string; readonly name: string; readonly dueAt: number; readonly armedSeq: number }
+  | {
+      readonly op: "arm"
+      readonly actorId: string
+      readonly name: string
+      readonly dueAt: number
+      readonly armedSeq: number
+    }
   | { readonly op: "clear"; readonly actorId: string; readonly name: string }
 
 /** A step that could not be taken: journaled as refused with this reason. */
@@ -110,7 +116,10 @@ export const stateKeyOf = (value: unknown): string => {
 export const resolveCell = (cell: Cell): AnyMachineSnapshot => {
   if (cell.snapshot) return cell.snapshot
   const persisted = JSON.parse(cell.json) as { value: unknown; context: unknown }
-  const snap = machineOf(cell.type).resolveState({ value: persisted.value as never, context: persisted.context as never })
+  const snap = machineOf(cell.type).resolveState({
+    value: persisted.value as never,
+    context: persisted.context as never,
+  })
   cell.snapshot = snap
   return snap
 }
@@ -123,11 +132,19 @@ export const persist = (type: ActorType, snapshot: AnyMachineSnapshot): string =
 export const refusalReason = (snapshot: AnyMachineSnapshot, eventType: string): string => {
   const state = stateKeyOf(snapshot.value)
   const guards: Array<string> = []
-  const nodes = (snapshot as unknown as { _nodes?: ReadonlyArray<{ on?: Record<string, ReadonlyArray<{ guard?: unknown }>> }> })._nodes ?? []
+  const nodes =
+    (snapshot as unknown as { _nodes?: ReadonlyArray<{ on?: Record<string, ReadonlyArray<{ guard?: unknown }>> }> })
+      ._nodes ?? []
   for (const node of nodes) {
     for (const t of node.on?.[eventType] ?? []) {
       const g = t.guard
-      guards.push(typeof g === "string" ? g : g && typeof g === "object" && "type" in g ? String((g as { type: unknown }).type) : "guard")
+      guards.push(
+        typeof g === "string"
+          ? g
+          : g && typeof g === "object" && "type" in g
+            ? String((g as { type: unknown }).type)
+            : "guard",
+      )
     }
   }
   return guards.length > 0
@@ -163,7 +180,15 @@ const applyActions = (
     switch (p.kind) {
       case "effect":
         if (!ctx.hasEffect(p.effect)) throw new Refusal(`no handler for effect ${p.effect}`)
-        out.outbox.push({ id: 0, actorId, seq, effect: p.effect, key: p.key, payload: JSON.stringify(p.payload), createdAt: at })
+        out.outbox.push({
+          id: 0,
+          actorId,
+          seq,
+          effect: p.effect,
+          key: p.key,
+          payload: JSON.stringify(p.payload),
+          createdAt: at,
+        })
         break
       case "timer.arm":
         out.timers.push({ op: "arm", actorId, name: p.name, dueAt: at + p.delayMs, armedSeq: seq })
@@ -173,7 +198,18 @@ const applyActions = (
         break
       case "spawn":
         if (!(p.actorType in machines)) throw new Refusal(`cannot spawn unknown actor type ${p.actorType}`)
-        create(ctx, { actorId: p.actorId, event: null, cause: `${actorId}#${seq}`, create: { actorType: p.actorType as ActorType, input: p.input } }, at, out, effects)
+        create(
+          ctx,
+          {
+            actorId: p.actorId,
+            event: null,
+            cause: `${actorId}#${seq}`,
+            create: { actorType: p.actorType as ActorType, input: p.input },
+          },
+          at,
+          out,
+          effects,
+        )
         break
       case "send":
         effects.sends.push({ actorId: p.to, event: p.event, cause: `${actorId}#${seq}` })
@@ -197,7 +233,10 @@ export const create = (ctx: StepContext, env: Envelope, at: number, out: UnitWri
   let snapshot: AnyMachineSnapshot
   let actions: ReadonlyArray<{ type: string; params?: unknown }>
   try {
-    ;[snapshot, actions] = initialTransition(machine, spec.input as never) as unknown as [AnyMachineSnapshot, typeof actions]
+    ;[snapshot, actions] = initialTransition(machine, spec.input as never) as unknown as [
+      AnyMachineSnapshot,
+      typeof actions,
+    ]
   } catch (e) {
     throw new Refusal(`invalid input for ${spec.actorType}: ${e instanceof Error ? e.message : String(e)}`)
   }
@@ -243,13 +282,21 @@ export const step = (ctx: StepContext, env: Envelope, at: number, out: UnitWrite
     out.cells.set(cell.id, { ...cell, seq, snapshot: cell.snapshot })
     out.journal.push(journalRow(cell, seq, event, cell.stateKey, env.cause, reason))
   }
-  if (cell.status === "done") return refuse(`actor is in final state ${cell.stateKey}`)
+  if (cell.status === "done") {
+    refuse(`actor is in final state ${cell.stateKey}`)
+    return
+  }
   const before = resolveCell(cell)
   const [after, actions] = transition(machineOf(cell.type), before, event as never) as unknown as [
     AnyMachineSnapshot,
     ReadonlyArray<{ type: string; params?: unknown }>,
   ]
-  if (after === before) return refuse(refusalReason(before, event.type))
+  // XState returns the very same snapshot when no transition is enabled, but also when an
+  // enabled one changes nothing; only the first is a refusal.
+  if (after === before && actions.length === 0 && !before.can(event as never)) {
+    refuse(refusalReason(before, event.type))
+    return
+  }
   const stateKey = stateKeyOf(after.value)
   out.cells.set(cell.id, {
     id: cell.id,

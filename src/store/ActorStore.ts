@@ -84,11 +84,19 @@ export class ActorStore extends Effect.Service<ActorStore>()("warden/ActorStore"
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 
-    const insertMany = (table: string, cols: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<unknown>>, tail = "") =>
+    const insertMany = (
+      table: string,
+      cols: ReadonlyArray<string>,
+      rows: ReadonlyArray<ReadonlyArray<unknown>>,
+      tail = "",
+    ) =>
       Effect.forEach(
         chunked(rows),
         (chunk) =>
-          sql.unsafe(`INSERT INTO ${table} (${cols.join(",")}) VALUES ${placeholders(cols.length, chunk.length)} ${tail}`, chunk.flat() as Array<never>),
+          sql.unsafe(
+            `INSERT INTO ${table} (${cols.join(",")}) VALUES ${placeholders(cols.length, chunk.length)} ${tail}`,
+            chunk.flat() as Array<never>,
+          ),
         { discard: true },
       )
 
@@ -98,8 +106,29 @@ export class ActorStore extends Effect.Service<ActorStore>()("warden/ActorStore"
         .map((c) => `${c}=excluded.${c}`)
         .join(",")}`
 
-    const actorCols = ["actor_id", "actor_type", "machine_version", "seq", "status", "state", "snapshot", "created_at", "updated_at"]
-    const journalCols = ["id", "actor_id", "seq", "event_type", "event", "from_state", "to_state", "at", "cause", "refused"]
+    const actorCols = [
+      "actor_id",
+      "actor_type",
+      "machine_version",
+      "seq",
+      "status",
+      "state",
+      "snapshot",
+      "created_at",
+      "updated_at",
+    ]
+    const journalCols = [
+      "id",
+      "actor_id",
+      "seq",
+      "event_type",
+      "event",
+      "from_state",
+      "to_state",
+      "at",
+      "cause",
+      "refused",
+    ]
     const outboxCols = ["id", "actor_id", "seq", "effect", "idem_key", "payload", "created_at"]
     const actorUpsert = upsertClause(actorCols, "actor_id")
 
@@ -111,7 +140,9 @@ export class ActorStore extends Effect.Service<ActorStore>()("warden/ActorStore"
             const p = projectionOf(c.type)
             return p && p.name === table.name ? [table.toRow(c)] : []
           })
-          return rows.length === 0 ? Effect.void : insertMany(table.name, table.columns, rows, upsertClause(table.columns, table.key))
+          return rows.length === 0
+            ? Effect.void
+            : insertMany(table.name, table.columns, rows, upsertClause(table.columns, table.key))
         },
         { discard: true },
       )
@@ -123,12 +154,33 @@ export class ActorStore extends Effect.Service<ActorStore>()("warden/ActorStore"
           yield* insertMany(
             "journal",
             journalCols,
-            batch.journal.map((j) => [j.id, j.actorId, j.seq, j.eventType, j.event, j.from, j.to, j.at, j.cause, j.refused]),
+            batch.journal.map((j) => [
+              j.id,
+              j.actorId,
+              j.seq,
+              j.eventType,
+              j.event,
+              j.from,
+              j.to,
+              j.at,
+              j.cause,
+              j.refused,
+            ]),
           )
           yield* insertMany(
             "actors",
             actorCols,
-            batch.cells.map((c) => [c.id, c.type, c.version, c.seq, c.status, c.stateKey, c.json, c.createdAt, c.updatedAt]),
+            batch.cells.map((c) => [
+              c.id,
+              c.type,
+              c.version,
+              c.seq,
+              c.status,
+              c.stateKey,
+              c.json,
+              c.createdAt,
+              c.updatedAt,
+            ]),
             actorUpsert,
           )
           yield* writeReadModels(batch.cells)
@@ -156,10 +208,11 @@ export class ActorStore extends Effect.Service<ActorStore>()("warden/ActorStore"
       commit,
       /** Marks an outbox row failed for good (its effect has no outcome event). */
       failEffect: (id: number, result: string, at: number) =>
-        sql`UPDATE outbox SET status = 'failed', result = ${result}, done_at = ${at} WHERE id = ${id}`.pipe(Effect.asVoid),
+        sql`UPDATE outbox SET status = 'failed', result = ${result}, done_at = ${at} WHERE id = ${id}`.pipe(
+          Effect.asVoid,
+        ),
       /** One actor's row, live or done. */
-      actor: (id: string) =>
-        Effect.map(sql<ActorRow>`SELECT * FROM actors WHERE actor_id = ${id}`, (rows) => rows[0]),
+      actor: (id: string) => Effect.map(sql<ActorRow>`SELECT * FROM actors WHERE actor_id = ${id}`, (rows) => rows[0]),
       /** Every live actor's row. */
       liveActors: sql<ActorRow>`SELECT * FROM actors WHERE status = 'active'`,
       /** Every actor's row, in id order, page by page. */
@@ -171,7 +224,10 @@ export class ActorStore extends Effect.Service<ActorStore>()("warden/ActorStore"
       pendingEffects: sql<PendingEffect>`SELECT id, actor_id, seq, effect, idem_key, payload FROM outbox WHERE status = 'pending' ORDER BY id`,
       /** The highest journal and outbox ids, to continue numbering after a restart. */
       maxIds: Effect.map(
-        sql<{ j: number | null; o: number | null }>`SELECT (SELECT MAX(id) FROM journal) AS j, (SELECT MAX(id) FROM outbox) AS o`,
+        sql<{
+          j: number | null
+          o: number | null
+        }>`SELECT (SELECT MAX(id) FROM journal) AS j, (SELECT MAX(id) FROM outbox) AS o`,
         (rows) => ({ journal: rows[0]?.j ?? 0, outbox: rows[0]?.o ?? 0 }),
       ),
       /** One actor's journal in seq order. */

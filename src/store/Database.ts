@@ -33,15 +33,17 @@ const probe = (config: DatabaseConfig) =>
   Effect.try({
     try: () => {
       if (!config.readonly && config.filename !== ":memory:") ensureDir(dirname(config.filename))
-      const db = new Sqlite(config.filename, { readonly: config.readonly ?? false, fileMustExist: config.readonly ?? false })
+      const db = new Sqlite(config.filename, {
+        readonly: config.readonly ?? false,
+        fileMustExist: config.readonly ?? false,
+      })
       try {
         db.pragma("schema_version")
       } finally {
         db.close()
       }
     },
-    catch: (cause) =>
-      new DatabaseError({ stage: "open", filename: config.filename, message: errorText(cause) }),
+    catch: (cause) => new DatabaseError({ stage: "open", filename: config.filename, message: errorText(cause) }),
   })
 
 const pragmas = (config: DatabaseConfig) =>
@@ -67,7 +69,9 @@ const migrate = (config: DatabaseConfig) =>
   )
 
 /** The SQL client on the engine's file, with pragmas set and every migration applied. */
-export const databaseLayer = (config: DatabaseConfig): Layer.Layer<SqlClient.SqlClient | SqliteClient.SqliteClient, DatabaseError> => {
+export const databaseLayer = (
+  config: DatabaseConfig,
+): Layer.Layer<SqlClient.SqlClient | SqliteClient.SqliteClient, DatabaseError> => {
   const client = SqliteClient.layer({
     filename: config.filename,
     readonly: config.readonly ?? false,

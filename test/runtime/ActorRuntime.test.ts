@@ -1,6 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Queue } from "effect"
+import { Effect, type Layer, Queue } from "effect"
 import { ActorRuntime } from "../../src/runtime/ActorRuntime.js"
 import { orderInput, testEngine } from "../fixtures/TestEngine.js"
 
@@ -20,8 +20,16 @@ describe("ActorRuntime", () => {
         const placed = yield* rt.send("o1", { type: "cmd.place" }, "test")
         expect(placed).toMatchObject({ seq: 1, from: "CREATED", to: "SENT_TO_BROKER.awaitingAck" })
         yield* rt.awaitIdle
-        const journal = yield* sql<{ seq: number; event_type: string; to_state: string; cause: string }>`SELECT seq, event_type, to_state, cause FROM journal WHERE actor_id = 'o1' ORDER BY seq`
-        const order = yield* sql<{ status: string; broker_order_id: string }>`SELECT status, broker_order_id FROM orders WHERE order_id = 'o1'`
+        const journal = yield* sql<{
+          seq: number
+          event_type: string
+          to_state: string
+          cause: string
+        }>`SELECT seq, event_type, to_state, cause FROM journal WHERE actor_id = 'o1' ORDER BY seq`
+        const order = yield* sql<{
+          status: string
+          broker_order_id: string
+        }>`SELECT status, broker_order_id FROM orders WHERE order_id = 'o1'`
         const outbox = yield* sql<{ status: string }>`SELECT status FROM outbox`
         const timers = yield* sql`SELECT * FROM timers`
         return { journal, order, outbox, timers }
@@ -48,7 +56,10 @@ describe("ActorRuntime", () => {
         const sql = yield* SqlClient.SqlClient
         yield* rt.spawn("order", "o1", orderInput("o1"))
         const refused = yield* rt.send("o1", { type: "broker.filled", fillId: "f1", qty: 1, price: 1 })
-        const rows = yield* sql<{ refused: string | null; to_state: string }>`SELECT refused, to_state FROM journal WHERE seq = 1`
+        const rows = yield* sql<{
+          refused: string | null
+          to_state: string
+        }>`SELECT refused, to_state FROM journal WHERE seq = 1`
         const actor = yield* sql<{ state: string; seq: number }>`SELECT state, seq FROM actors`
         return { refused, rows, actor }
       }),
@@ -72,7 +83,8 @@ describe("ActorRuntime", () => {
         const published = yield* Queue.takeAll(sub)
         const checks: Array<boolean> = []
         for (const tr of published) {
-          const rows = yield* sql`SELECT 1 FROM journal WHERE id = ${tr.journalId} AND actor_id = ${tr.actorId} AND seq = ${tr.seq}`
+          const rows =
+            yield* sql`SELECT 1 FROM journal WHERE id = ${tr.journalId} AND actor_id = ${tr.actorId} AND seq = ${tr.seq}`
           checks.push(rows.length === 1)
         }
         return checks

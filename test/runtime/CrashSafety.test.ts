@@ -8,6 +8,8 @@ import { tempDir } from "../fixtures/TestEngine.js"
 
 const root = join(import.meta.dirname, "../..")
 const child = join(root, "test/fixtures/CrashChild.ts")
+/** Orders in the workload: more than the killed runs can finish, so every kill lands mid-work. */
+const actors = 2_000
 
 /** A small seeded generator (mulberry32), so the kill moments are the same every run. */
 const seeded = (seed: number) => () => {
@@ -20,7 +22,10 @@ const seeded = (seed: number) => () => {
 /** Starts the engine; kills it with SIGKILL `killAfterMs` after it is ready, or lets it finish. */
 const runChild = (dir: string, killAfterMs: number | null) =>
   new Promise<{ killed: boolean; code: number | null; stderr: string }>((resolve) => {
-    const p = spawn(process.execPath, ["--import", "tsx", child, dir, "400", "5"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+    const p = spawn(process.execPath, ["--import", "tsx", child, dir, String(actors), "5"], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+    })
     let stderr = ""
     let killed = false
     p.stderr.on("data", (d) => (stderr += d))
@@ -43,12 +48,14 @@ const lines = (file: string): Array<Array<string>> =>
     : []
 
 describe("crash safety", () => {
-  it("SIGKILLed at 20+ seeded moments, the engine loses no committed step, publishes nothing uncommitted, sends no order twice, and replays", { timeout: 240_000 }, async () => {
+  it("SIGKILLed at 20+ seeded moments, the engine loses no committed step, publishes nothing uncommitted, sends no order twice, and replays", {
+    timeout: 240_000,
+  }, async () => {
     const dir = tempDir("warden-crash-")
     const random = seeded(20261122)
     let kills = 0
     for (let run = 0; run < 40 && kills < 24 && !existsSync(join(dir, "done")); run++) {
-      const r = await runChild(dir, 30 + Math.floor(random() * 200))
+      const r = await runChild(dir, 20 + Math.floor(random() * 130))
       if (r.killed) kills++
       else expect(r.code, r.stderr).toBe(0)
     }
@@ -60,7 +67,15 @@ describe("crash safety", () => {
     }
 
     const db = new Sqlite(join(dir, "warden.db"), { readonly: true })
-    const journal = new Set((db.prepare("SELECT id, actor_id, seq FROM journal").all() as Array<{ id: number; actor_id: string; seq: number }>).map((r) => `${r.id} ${r.actor_id} ${r.seq}`))
+    const journal = new Set(
+      (
+        db.prepare("SELECT id, actor_id, seq FROM journal").all() as Array<{
+          id: number
+          actor_id: string
+          seq: number
+        }>
+      ).map((r) => `${r.id} ${r.actor_id} ${r.seq}`),
+    )
     const steps = new Set([...journal].map((k) => k.split(" ").slice(1).join(" ")))
 
     const published = lines(join(dir, "published.log"))
@@ -72,19 +87,29 @@ describe("crash safety", () => {
     const lost = acked.filter((a) => !steps.has(a.join(" ")))
     expect(lost, "acknowledged as committed but missing after restart").toEqual([])
 
-    const gaps = db.prepare("SELECT actor_id FROM actors a WHERE seq + 1 <> (SELECT COUNT(*) FROM journal j WHERE j.actor_id = a.actor_id)").all()
+    const gaps = db
+      .prepare(
+        "SELECT actor_id FROM actors a WHERE seq + 1 <> (SELECT COUNT(*) FROM journal j WHERE j.actor_id = a.actor_id)",
+      )
+      .all()
     expect(gaps).toEqual([])
-    expect(db.prepare("SELECT status, COUNT(*) AS n FROM orders GROUP BY status").all()).toEqual([{ status: "EXECUTED", n: 400 }])
+    expect(db.prepare("SELECT status, COUNT(*) AS n FROM orders GROUP BY status").all()).toEqual([
+      { status: "EXECUTED", n: actors },
+    ])
     expect(db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE status <> 'done'").get()).toEqual({ n: 0 })
     db.close()
 
     const ledger = ledgerBroker(join(dir, "ledger.db"))
     expect(ledger.duplicates(), "an idempotency key was run twice").toEqual([])
-    expect(ledger.placements()).toBe(400)
+    expect(ledger.placements()).toBe(actors)
     ledger.close()
 
-    const verify = spawnSync(process.execPath, [join(root, "bin/warden.js"), "verify", "--replay", "--db", join(dir, "warden.db")], { encoding: "utf8" })
-    expect(verify.stdout).toContain("400 actors checked, 0 mismatches")
+    const verify = spawnSync(
+      process.execPath,
+      [join(root, "bin/warden.js"), "verify", "--replay", "--db", join(dir, "warden.db")],
+      { encoding: "utf8" },
+    )
+    expect(verify.stdout).toContain(`${actors} actors checked, 0 mismatches`)
     expect(verify.status).toBe(0)
   })
 })

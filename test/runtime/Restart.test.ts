@@ -11,7 +11,8 @@ import { orderInput, tempDir, testEngine } from "../fixtures/TestEngine.js"
 const placeThenDie = (ledger: ReturnType<typeof testEngine>["ledger"]): Record<string, EffectHandler> => ({
   "broker.place": {
     ...ledger.handlers["broker.place"],
-    run: (payload, ctx) => Effect.zipRight(Effect.orDie(ledger.handlers["broker.place"].run(payload, ctx)), Effect.never),
+    run: (payload, ctx) =>
+      Effect.zipRight(Effect.orDie(ledger.handlers["broker.place"].run(payload, ctx)), Effect.never),
   },
 })
 
@@ -103,7 +104,10 @@ describe("restart", () => {
           expect(yield* stateOf("o1")).toBe("SENT_TO_BROKER.awaitingAck")
           yield* TestClock.setTime(10_000)
           yield* until("o1", "SENT_TO_BROKER.lookupWait")
-          const rows = yield* sql<{ event_type: string; at: number }>`SELECT event_type, at FROM journal WHERE event_type LIKE 'timer.%'`
+          const rows = yield* sql<{
+            event_type: string
+            at: number
+          }>`SELECT event_type, at FROM journal WHERE event_type LIKE 'timer.%'`
           expect(rows).toEqual([{ event_type: "timer.ackTimeout", at: 10_000 }])
           expect(yield* sql`SELECT name FROM timers`).toEqual([{ name: "lookupRetry" }])
         }).pipe(Effect.provide(testEngine({ dir, handlers: hang }).layer)),

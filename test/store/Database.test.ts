@@ -8,19 +8,27 @@ import { migrationFiles, migrationsDir, splitStatements } from "../../src/store/
 import { tempDir } from "../fixtures/TestEngine.js"
 
 const tables = (filename: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`,
-  ).pipe(Effect.map((rows) => rows.map((r) => r.name)), Effect.provide(databaseLayer({ filename })))
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) =>
+      sql<{
+        name: string
+      }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`,
+  ).pipe(
+    Effect.map((rows) => rows.map((r) => r.name)),
+    Effect.provide(databaseLayer({ filename })),
+  )
 
 describe("migrations", () => {
   it("have ids that strictly increase, one file per id, named NNNN_lower_snake.sql", () => {
     const files = migrationFiles()
     expect(files.length).toBeGreaterThan(0)
-    files.forEach((f, i) => expect(f.id).toBe(i + 1))
+    expect(files.map((f) => f.id)).toEqual(files.map((_, i) => i + 1))
   })
 
   it("split into statements, keeping a trigger body whole", () => {
-    const sql = "CREATE TABLE a (x);\n-- note; here\nCREATE TRIGGER t AFTER INSERT ON a BEGIN\n  UPDATE a SET x = 1;\n  UPDATE a SET x = 2;\nEND;\nCREATE INDEX i ON a (x);"
+    const sql =
+      "CREATE TABLE a (x);\n-- note; here\nCREATE TRIGGER t AFTER INSERT ON a BEGIN\n  UPDATE a SET x = 1;\n  UPDATE a SET x = 2;\nEND;\nCREATE INDEX i ON a (x);"
     expect(splitStatements(sql)).toHaveLength(3)
   })
 
@@ -28,14 +36,25 @@ describe("migrations", () => {
     Effect.gen(function* () {
       const filename = join(tempDir(), "w.db")
       const first = yield* tables(filename)
-      expect(first).toEqual(expect.arrayContaining(["actors", "journal", "outbox", "timers", "orders", "exit_intents", "warden_migrations"]))
+      expect(first).toEqual(
+        expect.arrayContaining([
+          "actors",
+          "journal",
+          "outbox",
+          "timers",
+          "orders",
+          "exit_intents",
+          "warden_migrations",
+        ]),
+      )
       const pragmas = yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
         Effect.all([sql`PRAGMA journal_mode`, sql`PRAGMA synchronous`, sql`PRAGMA foreign_keys`]),
       ).pipe(Effect.provide(databaseLayer({ filename })))
       expect(pragmas).toEqual([[{ journal_mode: "wal" }], [{ synchronous: 2 }], [{ foreign_keys: 1 }]])
-      const applied = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT migration_id FROM warden_migrations`).pipe(
-        Effect.provide(databaseLayer({ filename })),
-      )
+      const applied = yield* Effect.flatMap(
+        SqlClient.SqlClient,
+        (sql) => sql`SELECT migration_id FROM warden_migrations`,
+      ).pipe(Effect.provide(databaseLayer({ filename })))
       expect(applied).toHaveLength(migrationFiles().length)
     }),
   )
@@ -46,7 +65,10 @@ describe("migrations", () => {
       const migrations = join(dir, "migrations")
       yield* Effect.sync(() => {
         mkdirSync(migrations)
-        copyFileSync(join(migrationsDir, "0001_create_actor_store.sql"), join(migrations, "0001_create_actor_store.sql"))
+        copyFileSync(
+          join(migrationsDir, "0001_create_actor_store.sql"),
+          join(migrations, "0001_create_actor_store.sql"),
+        )
         writeFileSync(join(migrations, "0002_broken.sql"), "CREATE TABLE ok (x);\nCREATE TABLE broken (;\n")
       })
       const filename = join(dir, "w.db")
@@ -58,8 +80,9 @@ describe("migrations", () => {
       expect(error).toBeInstanceOf(DatabaseError)
       expect(error).toMatchObject({ stage: "migrate" })
       expect(error.message).toMatch(/syntax error/)
-      const left = yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
-        sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table'`,
+      const left = yield* Effect.flatMap(
+        SqlClient.SqlClient,
+        (sql) => sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table'`,
       ).pipe(Effect.provide(databaseLayer({ filename, readonly: true })))
       expect(left.map((r) => r.name).filter((n) => n !== "warden_migrations")).toEqual([])
     }),
