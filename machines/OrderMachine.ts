@@ -56,7 +56,10 @@ export interface OrderContext extends OrderInput {
   readonly avgPrice: number
   readonly fillIds: ReadonlyArray<string>
   readonly reason: string | null
+  /** Lookups sent (each has its own idempotency key). */
   readonly lookupAttempts: number
+  /** Definite "not found" answers; network failures do not count. */
+  readonly notFoundCount: number
   readonly cancelAttempts: number
   /** Cancel requests already sent to the broker; fewer than `cancelAttempts` means one is pending. */
   readonly cancelsSent: number
@@ -93,7 +96,7 @@ export const OrderMachine = setup({
   guards: {
     isNewFill: ({ context }, p: Fill) => isNewFillFor(context, p),
     completesOrder: ({ context }, p: Fill) => isNewFillFor(context, p) && context.filledQty + p.qty === context.qty,
-    hasLookupsLeft: ({ context }) => context.lookupAttempts < context.lookupAttemptsMax,
+    hasLookupsLeft: ({ context }) => context.notFoundCount + 1 < context.lookupAttemptsMax,
     // A cancel asked for before the broker order id was known, and not sent yet. (Was
     // `cancelAttempts > 0`, which re-entered `cancelling` after a `broker.cancelRejected` and
     // declared the same cancel key twice.)
@@ -119,6 +122,7 @@ export const OrderMachine = setup({
     })),
     notifyParent: declared,
     countLookup: assign(({ context }) => ({ lookupAttempts: context.lookupAttempts + 1 })),
+    countNotFound: assign(({ context }) => ({ notFoundCount: context.notFoundCount + 1 })),
     countCancel: assign(({ context }) => ({ cancelAttempts: context.cancelAttempts + 1 })),
     countCancelSent: assign(({ context }) => ({ cancelsSent: context.cancelAttempts })),
   },
@@ -137,6 +141,7 @@ export const OrderMachine = setup({
     fillIds: [],
     reason: null,
     lookupAttempts: 0,
+    notFoundCount: 0,
     cancelAttempts: 0,
     cancelsSent: 0,
     updatedAt: input.createdAt,
@@ -211,7 +216,7 @@ export const OrderMachine = setup({
           on: {
             "broker.found": { target: "working", actions: { type: "recordAck", params: ackOf } },
             "broker.notFound": [
-              { guard: "hasLookupsLeft", target: "lookupWait" },
+              { guard: "hasLookupsLeft", target: "lookupWait", actions: "countNotFound" },
               {
                 target: "#order.FAILED",
                 actions: {

@@ -170,6 +170,11 @@ export const OrderTransitions: TransitionTable = {
     "SENT_TO_BROKER.awaitingAck#cancelRequested": ["cmd.place", "cmd.cancel"],
     "SENT_TO_BROKER.unknown": ["cmd.place", "broker.sendUnknown"],
     "SENT_TO_BROKER.unknown#lastLookup": ["cmd.place", "broker.sendUnknown", ...lookupsTillLast],
+    "SENT_TO_BROKER.unknown#afterNetworkErrors": [
+      "cmd.place",
+      "broker.sendUnknown",
+      ...Array.from({ length: 6 }, () => ["broker.lookupFailed", "timer.lookupRetry"]).flat(),
+    ],
     "SENT_TO_BROKER.unknown#cancelRequested": ["cmd.place", "broker.sendUnknown", "cmd.cancel"],
     "SENT_TO_BROKER.lookupWait": ["cmd.place", "broker.sendUnknown", "broker.notFound"],
     "SENT_TO_BROKER.working": ["cmd.place", "broker.accepted"],
@@ -293,6 +298,35 @@ export const OrderTransitions: TransitionTable = {
       declares: accepted,
     },
     { from: "SENT_TO_BROKER.unknown#lastLookup", event: "cmd.cancel", to: "SENT_TO_BROKER.unknown" },
+
+    {
+      from: "SENT_TO_BROKER.unknown#afterNetworkErrors",
+      event: "broker.notFound",
+      to: "SENT_TO_BROKER.lookupWait",
+      guard: "hasLookupsLeft",
+      declares: ["timer.arm lookupRetry"],
+      note: "failed lookups (network errors) do not count toward lookupAttemptsMax",
+    },
+    {
+      from: "SENT_TO_BROKER.unknown#afterNetworkErrors",
+      event: "broker.found",
+      to: "SENT_TO_BROKER.working",
+      declares: accepted,
+    },
+    {
+      from: "SENT_TO_BROKER.unknown#afterNetworkErrors",
+      event: "broker.lookupFailed",
+      to: "SENT_TO_BROKER.lookupWait",
+      declares: ["timer.arm lookupRetry"],
+    },
+    {
+      from: "SENT_TO_BROKER.unknown#afterNetworkErrors",
+      event: "broker.accepted",
+      to: "SENT_TO_BROKER.working",
+      declares: accepted,
+    },
+    { from: "SENT_TO_BROKER.unknown#afterNetworkErrors", event: "cmd.cancel", to: "SENT_TO_BROKER.unknown" },
+    ...sentToBroker("SENT_TO_BROKER.unknown#afterNetworkErrors", []),
     ...sentToBroker("SENT_TO_BROKER.unknown#lastLookup", []),
 
     {
