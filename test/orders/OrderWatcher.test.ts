@@ -1,0 +1,121 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Option } from "effect"
+import { PaperAccounts } from "../../src/broker/PaperBroker.js"
+import { TickHub } from "../../src/market/TickHub.js"
+import { eventsFor } from "../../src/orders/OrderWatcher.js"
+import { ActorRuntime } from "../../src/runtime/ActorRuntime.js"
+import { orderInput, testPaperEngine } from "../fixtures/TestEngine.js"
+
+const working = { state: "SENT_TO_BROKER.working", filledQty: 0, avgPrice: 0 }
+const update = (over: Record<string, unknown>) => ({
+  brokerOrderId: "B1",
+  status: "OPEN" as const,
+  filledQty: 0,
+  avgPrice: 0,
+  reason: null,
+  ...over,
+})
+
+describe("eventsFor", () => {
+  it("turns a first fill carrying its trade id into broker.filled with that id", () => {
+    expect(
+      eventsFor(
+        working,
+        update({
+          status: "PARTIALLY_FILLED",
+          filledQty: 30,
+          avgPrice: 100,
+          fill: { fillId: "T1", qty: 30, price: 100 },
+        }),
+      ),
+    ).toEqual([{ type: "broker.filled", fillId: "T1", qty: 30, price: 100 }])
+  })
+
+  it("derives a missed fill from the cumulative quantity and average price", () => {
+    const known = { state: "PARTIAL", filledQty: 30, avgPrice: 100 }
+    expect(eventsFor(known, update({ status: "FILLED", filledQty: 65, avgPrice: 101.0769 }))).toEqual([
+      { type: "broker.filled", fillId: "B1#65", qty: 35, price: 102 },
+    ])
+  })
+
+  it("yields nothing for a duplicate or an older update", () => {
+    const known = { state: "PARTIAL", filledQty: 30, avgPrice: 100 }
+    expect(eventsFor(known, update({ status: "PARTIALLY_FILLED", filledQty: 30, avgPrice: 100 }))).toEqual([])
+    expect(eventsFor(known, update({ status: "OPEN", filledQty: 0 }))).toEqual([])
+  })
+
+  it("records a fill that arrives after the cancel", () => {
+    const known = { state: "CANCELLED", filledQty: 0, avgPrice: 0 }
+    expect(eventsFor(known, update({ status: "CANCELLED", filledQty: 65, avgPrice: 99 }))).toEqual([
+      { type: "broker.filled", fillId: "B1#65", qty: 65, price: 99 },
+    ])
+  })
+
+  it("acknowledges an order whose send had no answer, and rejects one the broker rejected", () => {
+    const unknown = { state: "SENT_TO_BROKER.unknown", filledQty: 0, avgPrice: 0 }
+    expect(eventsFor(unknown, update({ status: "OPEN" }))).toEqual([{ type: "broker.accepted", brokerOrderId: "B1" }])
+    expect(eventsFor(unknown, update({ status: "REJECTED", reason: "margin" }))).toEqual([
+      { type: "broker.rejected", reason: "margin" },
+    ])
+  })
+
+  it("changes nothing on an order that is already final", () => {
+    expect(
+      eventsFor({ state: "EXECUTED", filledQty: 65, avgPrice: 1 }, update({ status: "FILLED", filledQty: 65 })),
+    ).toEqual([])
+  })
+})
+
+const stateOf = (id: string) =>
+  Effect.flatMap(ActorRuntime, (rt) => Effect.map(rt.view(id), (v) => Option.getOrThrow(v).state))
+const until = (id: string, state: string) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < 1_000; i++) {
+      if ((yield* stateOf(id)) === state) return
+      yield* Effect.sleep("5 millis")
+    }
+    throw new Error(`${id} is in ${yield* stateOf(id)}, never reached ${state}`)
+  })
+
+const tick = (ltp: number) =>
+  Effect.flatMap(TickHub, (hub) => hub.publish({ symbol: "NIFTY26MARFUT", exchange: "NFO", ltp, at: Date.now() }))
+
+describe("order watcher with the paper broker", () => {
+  it.live("an order placed through the engine fills at the market price and the fill reaches the order", () =>
+    Effect.gen(function* () {
+      const rt = yield* ActorRuntime
+      yield* tick(22000)
+      yield* rt.spawn("order", "o1", orderInput("o1"))
+      yield* rt.send("o1", { type: "cmd.place" })
+      yield* until("o1", "EXECUTED")
+      const [row] = yield* Effect.flatMap(
+        SqlClient.SqlClient,
+        (sql) =>
+          sql<{
+            filled_qty: number
+            avg_price: number
+            broker_order_id: string
+          }>`SELECT filled_qty, avg_price, broker_order_id FROM orders`,
+      )
+      expect(row).toEqual({ filled_qty: 65, avg_price: 22000, broker_order_id: "P-U1-000001" })
+    }).pipe(Effect.provide(testPaperEngine().layer)),
+  )
+
+  it.live("fills during a disconnect are found by polling the order book", () =>
+    Effect.gen(function* () {
+      const rt = yield* ActorRuntime
+      const paper = yield* PaperAccounts
+      yield* tick(22000)
+      yield* rt.spawn("order", "o1", orderInput("o1"))
+      yield* paper.accounts.get("U1")!.setConnected(false)
+      yield* rt.send("o1", { type: "cmd.place" })
+      yield* until("o1", "EXECUTED")
+      const causes = yield* Effect.flatMap(
+        SqlClient.SqlClient,
+        (sql) => sql<{ cause: string }>`SELECT cause FROM journal WHERE event_type = 'broker.filled'`,
+      )
+      expect(causes.map((c) => c.cause.split(":")[1])).toEqual(["poll"])
+    }).pipe(Effect.provide(testPaperEngine().layer)),
+  )
+})
