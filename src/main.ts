@@ -11,6 +11,7 @@ import * as PaperBroker from "./broker/PaperBroker.js"
 import { TickHub } from "./market/TickHub.js"
 import { orderEffectsLayer } from "./orders/OrderEffects.js"
 import * as OrderWatcher from "./orders/OrderWatcher.js"
+import * as Reconciler from "./orders/Reconciler.js"
 import * as ActorRuntime from "./runtime/ActorRuntime.js"
 import { type EffectHandler, EffectHandlers } from "./runtime/EffectHandlers.js"
 import { Ids } from "./runtime/Ids.js"
@@ -41,6 +42,8 @@ export interface EngineConfig {
   readonly paperAccounts: ReadonlyArray<PaperBroker.PaperBrokerOptions>
   readonly runtime?: Partial<ActorRuntime.RuntimeConfig>
   readonly watcher?: Partial<OrderWatcher.WatcherConfig>
+  /** How often the books are reconciled with the brokers (also once at start). */
+  readonly reconcileIntervalMs?: number
 }
 
 /** The engine: store, brokers, order effects, runtime and order watcher on one SQLite file. */
@@ -65,5 +68,6 @@ export const engineLayer = (config: EngineConfig) => {
       )
     }),
   ).pipe(Layer.provide(Layer.merge(ticks, brokers)))
-  return Layer.mergeAll(watcher, runtime, brokers, store, db, ticks, paperTicks, Ids.layer)
+  const reconciler = Reconciler.layer(config.reconcileIntervalMs).pipe(Layer.provide(Layer.mergeAll(watcher, brokers, db)))
+  return Layer.mergeAll(reconciler, watcher, runtime, brokers, store, db, ticks, paperTicks, Ids.layer)
 }
