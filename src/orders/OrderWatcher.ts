@@ -35,7 +35,8 @@ export interface KnownOrder {
   readonly avgPrice: number
 }
 
-const unresolved = new Set(["SENT_TO_BROKER.awaitingAck", "SENT_TO_BROKER.unknown", "SENT_TO_BROKER.lookupWait"])
+/** States in which a broker's word settles a send with no answer. In awaitingAck the placement's own answer is on its way. */
+const unresolved = new Set(["SENT_TO_BROKER.unknown", "SENT_TO_BROKER.lookupWait"])
 const finalStates = new Set(["EXECUTED", "FAILED"])
 
 /** The update as the order's fill state: cumulative quantity and average price. */
@@ -63,7 +64,9 @@ export const eventsFor = (known: KnownOrder, u: Update): Array<OutcomeEvent> => 
   if (u.status === "CANCELLED" && !known.state.startsWith("CANCELLED"))
     events.push({ type: "broker.cancelled", reason })
   if (u.status === "EXPIRED" && !known.state.startsWith("EXPIRED")) events.push({ type: "broker.expired" })
-  if (u.status === "REJECTED" && !unresolved.has(known.state)) events.push({ type: "broker.rejected", reason })
+  if (u.status === "REJECTED" && !unresolved.has(known.state) && known.state !== "SENT_TO_BROKER.awaitingAck") {
+    events.push({ type: "broker.rejected", reason })
+  }
   return events
 }
 
