@@ -14,6 +14,7 @@ import type { EffectHandler } from "../src/runtime/EffectHandlers.js"
 import { persist, stateKeyOf } from "../src/runtime/Step.js"
 import { ActorStore } from "../src/store/ActorStore.js"
 import { benchDir, gc, repeat } from "./Measure.js"
+import { pureInitialTransition, pureTransition } from "../src/runtime/PureTransition.js"
 
 const fills = 4
 /** Transitions per actor in the workload: creation, place, accepted, then the fills. */
@@ -50,15 +51,55 @@ const instantBroker: Record<string, EffectHandler> = {
 const quiet = <A, E>(e: Effect.Effect<A, E, never>) =>
   Effect.runPromise(e.pipe(Logger.withMinimumLogLevel(LogLevel.Warning)))
 
-/** Pure `transition()` over the workload, snapshots kept in memory: transitions per second. */
+/**
+ * Pure transitions (`pureTransition`, as the runtime takes them) over the workload, in the same order the durable run takes it (every actor's
+ * first event, then every actor's second …) with every snapshot held in memory: transitions per
+ * second. Only persistence differs between this and `durableTransitionsPerSec`.
+ */
 export const rawTransitionsPerSec = (actors: number): number => {
   const m = OrderMachine as unknown as AnyStateMachine
+  const live = new Map<string, AnyMachineSnapshot>()
+  const ids = Array.from({ length: actors }, (_, i) => `o${i}`)
   const t0 = performance.now()
-  for (let i = 0; i < actors; i++) {
-    let [s] = initialTransition(m, input(`o${i}`)) as unknown as [AnyMachineSnapshot]
-    s = transition(m, s, { type: "cmd.place", at: 1 })[0] as AnyMachineSnapshot
-    s = transition(m, s, { type: "broker.accepted", brokerOrderId: `B${i}`, at: 2 })[0] as AnyMachineSnapshot
-    for (let k = 1; k <= fills; k++) s = transition(m, s, { ...fill(k), at: 3 })[0] as AnyMachineSnapshot
+  for (const id of ids) live.set(id, (pureInitialTransition(m, input(id)) as unknown as [AnyMachineSnapshot])[0])
+  for (const id of ids)
+    live.set(id, pureTransition(m, live.get(id)!, { type: "cmd.place", at: 1 })[0] as AnyMachineSnapshot)
+  for (const id of ids)
+    live.set(
+      id,
+      pureTransition(m, live.get(id)!, {
+        type: "broker.accepted",
+        brokerOrderId: `B-${id}`,
+        at: 2,
+      })[0] as AnyMachineSnapshot,
+    )
+  for (let k = 1; k <= fills; k++) {
+    for (const id of ids) live.set(id, pureTransition(m, live.get(id)!, { ...fill(k), at: 3 })[0] as AnyMachineSnapshot)
+  }
+  return (actors * perActor) / ((performance.now() - t0) / 1000)
+}
+
+/** The same interleaved workload through XState's own `transition()`, which builds a throw-away actor per call. */
+export const xstateTransitionsPerSec = (actors: number): number => {
+  const m = OrderMachine as unknown as AnyStateMachine
+  const live = new Map<string, AnyMachineSnapshot>()
+  const ids = Array.from({ length: actors }, (_, i) => `o${i}`)
+  const t0 = performance.now()
+  for (const id of ids) live.set(id, (initialTransition(m, input(id)) as unknown as [AnyMachineSnapshot])[0])
+  for (const id of ids)
+    live.set(id, transition(m, live.get(id)!, { type: "cmd.place", at: 1 })[0] as AnyMachineSnapshot)
+  for (const id of ids)
+    live.set(
+      id,
+      transition(m, live.get(id)!, {
+        type: "broker.accepted",
+        brokerOrderId: `B-${id}`,
+        at: 2,
+      })[0] as AnyMachineSnapshot,
+    )
+  for (let k = 1; k <= fills; k++) {
+    for (const id of ids)
+      live.set(id, transition(m, live.get(id)!, { ...fill(k), at: 3 } as never)[0] as AnyMachineSnapshot)
   }
   return (actors * perActor) / ((performance.now() - t0) / 1000)
 }
@@ -125,7 +166,7 @@ const seedLiveActors = (filename: string, n: number) =>
       const journal = []
       for (let i = from; i < Math.min(n, from + 5_000); i++) {
         const id = `o${String(i).padStart(6, "0")}`
-        const [s0] = initialTransition(m, input(id)) as unknown as [AnyMachineSnapshot]
+        const [s0] = pureInitialTransition(m, input(id)) as unknown as [AnyMachineSnapshot]
         const json = persist("order", s0)
         cells.push({
           id,
@@ -201,6 +242,7 @@ export const runtimeBench = async (quick: boolean) => {
   const actors = quick ? 2_000 : 10_000
   const reps = quick ? 3 : 5
   const raw = await repeat(reps, 1, () => rawTransitionsPerSec(actors))
+  const stock = await repeat(reps, 1, () => xstateTransitionsPerSec(actors))
   const durable = await repeat(reps, 1, () => durableTransitionsPerSec(actors))
   const rows = await repeat(reps, 1, () => sqliteRowsPerSec(quick ? 50_000 : 200_000))
   const live = await rehydrate(quick ? 20_000 : 100_000)
@@ -208,6 +250,8 @@ export const runtimeBench = async (quick: boolean) => {
     rawTransitionsPerSec: Math.round(raw),
     durableTransitionsPerSec: Math.round(durable),
     durableOverRaw: Number((durable / raw).toFixed(3)),
+    xstateTransitionsPerSec: Math.round(stock),
+    durableOverXstate: Number((durable / stock).toFixed(3)),
     sqliteRowsPerSec: Math.round(rows),
     [quick ? "rehydrate20kMs" : "rehydrate100kMs"]: Math.round(live.ms),
     bytesPerLiveActor: Math.round(live.bytesPerLiveActor),

@@ -284,26 +284,13 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
       hot.delete(id)
     }
 
-    /** Runs a unit, fetching missing cells from the store and running it again until none is missing. */
-    const runUnitFetching = (
-      env: Envelope,
-      at: number,
-      staged: Map<string, Cell>,
-      stagedTimers: Map<string, TimerOp>,
-      absent: Set<string>,
-    ) =>
+    /** Fetches a cell missing from memory into the caches (or records that there is none). */
+    const fetchCell = (id: string, absent: Set<string>) =>
       Effect.gen(function* () {
-        for (;;) {
-          try {
-            return runUnit(env, at, staged, stagedTimers, absent)
-          } catch (err) {
-            if (!(err instanceof MissingCell)) return yield* Effect.die(err)
-            const row = yield* Effect.orDie(store.actor(err.id))
-            if (!row) absent.add(err.id)
-            else if (row.status === "active") cells.set(row.actor_id, cellOf(row))
-            else doneCache.set(row.actor_id, cellOf(row))
-          }
-        }
+        const row = yield* Effect.orDie(store.actor(id))
+        if (!row) absent.add(id)
+        else if (row.status === "active") cells.set(row.actor_id, cellOf(row))
+        else doneCache.set(row.actor_id, cellOf(row))
       })
 
     /** Computes, commits and then publishes one group of envelopes. */
@@ -316,7 +303,17 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
         const all = emptyWrites()
         const outcomes: Array<StepOutcome | null> = []
         for (const item of items) {
-          const { writes, outcome } = yield* runUnitFetching(item.env, at, staged, stagedTimers, absent)
+          let unit: ReturnType<typeof runUnit> | undefined
+          // A unit is pure but for cells that are not in memory: fetch the missing one, run it again.
+          while (!unit) {
+            try {
+              unit = runUnit(item.env, at, staged, stagedTimers, absent)
+            } catch (err) {
+              if (!(err instanceof MissingCell)) throw err
+              yield* fetchCell(err.id, absent)
+            }
+          }
+          const { writes, outcome } = unit
           for (const [id, c] of writes.cells) staged.set(id, c)
           for (const t of writes.timers) stagedTimers.set(timerKey(t.actorId, t.name), t)
           merge(all, writes)

@@ -3,10 +3,11 @@
  * functions, must give exactly its stored snapshot (ARCHITECTURE.md §2.6, invariant 7).
  */
 import { Effect } from "effect"
-import { type AnyMachineSnapshot, initialTransition, transition } from "xstate"
+import type { AnyMachineSnapshot } from "xstate"
 import type { ActorType } from "../../machines/Machines.js"
 import { ActorStore, type StoredJournalRow } from "../store/ActorStore.js"
 import { machineOf, persist } from "./Step.js"
+import { pureInitialTransition, pureTransition } from "./PureTransition.js"
 
 /** The persisted snapshot JSON that the journal rows rebuild. */
 export const replay = (type: ActorType, rows: ReadonlyArray<StoredJournalRow>): string => {
@@ -16,9 +17,9 @@ export const replay = (type: ActorType, rows: ReadonlyArray<StoredJournalRow>): 
     if (row.refused !== null) continue
     const event = JSON.parse(row.event) as { type: string; input?: unknown }
     if (row.seq === 0) {
-      snapshot = initialTransition(machine, event.input as never)[0] as AnyMachineSnapshot
+      snapshot = pureInitialTransition(machine, event.input as never)[0] as AnyMachineSnapshot
     } else if (snapshot) {
-      snapshot = transition(machine, snapshot, event as never)[0] as AnyMachineSnapshot
+      snapshot = pureTransition(machine, snapshot, event as never)[0] as AnyMachineSnapshot
     }
   }
   if (!snapshot) throw new Error("journal has no creation row")

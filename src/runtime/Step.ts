@@ -1,13 +1,14 @@
 /**
- * One event to one actor, computed: XState's pure `transition()` on the actor's snapshot, and
+ * One event to one actor, computed: XState's pure transition (`pureTransition`) on the actor's snapshot, and
  * every row the step must commit (journal, snapshot, outbox, timers) and every actor it creates
  * or messages in the same commit. Nothing here performs I/O; the runtime commits the result and
  * only then acts on it.
  */
-import { type AnyMachineSnapshot, type AnyStateMachine, initialTransition, transition } from "xstate"
+import type { AnyMachineSnapshot, AnyStateMachine } from "xstate"
 import { type ActorType, machines } from "../../machines/Machines.js"
 import { isDeclared } from "../domain/Declared.js"
 import type { Json } from "../domain/Json.js"
+import { pureInitialTransition, pureTransition } from "./PureTransition.js"
 
 /** An actor as the runtime holds it: its persisted snapshot, and the resolved one while hot. */
 export interface Cell {
@@ -125,8 +126,11 @@ export const resolveCell = (cell: Cell): AnyMachineSnapshot => {
 }
 
 /** The persisted form of a snapshot, as JSON text. */
-export const persist = (type: ActorType, snapshot: AnyMachineSnapshot): string =>
-  JSON.stringify(machineOf(type).getPersistedSnapshot(snapshot))
+export const persist = (_type: ActorType, snapshot: AnyMachineSnapshot): string =>
+  // Warden's machines have no children and no history states (test/machines/MachineStyle.test.ts),
+  // and a snapshot is restored with `resolveState({ value, context })`: status, value and context are
+  // the whole of it. (XState's getPersistedSnapshot walks the context for actor refs on every step.)
+  JSON.stringify({ status: snapshot.status, value: snapshot.value, context: snapshot.context })
 
 /** Why an event was not accepted: no transition for it here, or every guard said no. */
 export const refusalReason = (snapshot: AnyMachineSnapshot, eventType: string): string => {
@@ -233,7 +237,7 @@ export const create = (ctx: StepContext, env: Envelope, at: number, out: UnitWri
   let snapshot: AnyMachineSnapshot
   let actions: ReadonlyArray<{ type: string; params?: unknown }>
   try {
-    ;[snapshot, actions] = initialTransition(machine, spec.input as never) as unknown as [
+    ;[snapshot, actions] = pureInitialTransition(machine, spec.input as never) as unknown as [
       AnyMachineSnapshot,
       typeof actions,
     ]
@@ -287,7 +291,7 @@ export const step = (ctx: StepContext, env: Envelope, at: number, out: UnitWrite
     return
   }
   const before = resolveCell(cell)
-  const [after, actions] = transition(machineOf(cell.type), before, event as never) as unknown as [
+  const [after, actions] = pureTransition(machineOf(cell.type), before, event as never) as unknown as [
     AnyMachineSnapshot,
     ReadonlyArray<{ type: string; params?: unknown }>,
   ]

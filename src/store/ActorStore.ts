@@ -189,12 +189,26 @@ export class ActorStore extends Effect.Service<ActorStore>()("warden/ActorStore"
             outboxCols,
             batch.outbox.map((o) => [o.id, o.actorId, o.seq, o.effect, o.key, o.payload, o.createdAt]),
           )
-          for (const d of batch.outboxDone) {
-            yield* sql`UPDATE outbox SET status = 'done', result = ${d.result}, done_at = ${d.at} WHERE id = ${d.id}`
-          }
+          yield* Effect.forEach(
+            chunked(batch.outboxDone),
+            (chunk) =>
+              sql.unsafe(
+                `UPDATE outbox SET status = 'done', result = d.column2, done_at = d.column3 FROM (VALUES ${placeholders(3, chunk.length)}) AS d WHERE outbox.id = d.column1`,
+                chunk.flatMap((d) => [d.id, d.result, d.at]) as Array<never>,
+              ),
+            { discard: true },
+          )
           const arms = batch.timers.filter((t) => t.op === "arm")
           const clears = batch.timers.filter((t) => t.op === "clear")
-          for (const t of clears) yield* sql`DELETE FROM timers WHERE actor_id = ${t.actorId} AND name = ${t.name}`
+          yield* Effect.forEach(
+            chunked(clears),
+            (chunk) =>
+              sql.unsafe(
+                `DELETE FROM timers WHERE (actor_id, name) IN (VALUES ${placeholders(2, chunk.length)})`,
+                chunk.flatMap((t) => [t.actorId, t.name]) as Array<never>,
+              ),
+            { discard: true },
+          )
           yield* insertMany(
             "timers",
             ["actor_id", "name", "due_at", "armed_seq"],

@@ -92,3 +92,13 @@ describe("registered machines", () => {
     })
   }
 })
+
+describe("snapshots", () => {
+  it("no machine uses children or history states, so status, value and context are a whole snapshot", () => {
+    for (const [type, machine] of Object.entries(machines)) {
+      const json = JSON.stringify((machine as unknown as { toJSON: () => unknown }).toJSON())
+      expect(json, `${type} invokes an actor`).not.toMatch(/"invoke":\[\{/)
+      expect(json, `${type} has a history state`).not.toMatch(/"type":"history"/)
+    }
+  })
+})
