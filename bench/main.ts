@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs"
 import { cpus } from "node:os"
 import { parseArgs } from "node:util"
+import { ordersBench } from "./OrdersBench.js"
 import { runtimeBench } from "./RuntimeBench.js"
 
 const { values } = parseArgs({ options: { json: { type: "string" }, quick: { type: "boolean" } } })
@@ -20,6 +21,7 @@ const result = {
   },
   quick,
   ...(await runtimeBench(quick)),
+  ...(await ordersBench(quick)),
   benchSeconds: 0,
 }
 result.benchSeconds = Math.round((Date.now() - started) / 1000)

@@ -8,7 +8,21 @@
  */
 import { Effect, Layer } from "effect"
 import * as PaperBroker from "./broker/PaperBroker.js"
+import { ExitConfig, type ExitOptions } from "./exits/ExitConfig.js"
+import { ExitMonitor } from "./exits/ExitMonitor.js"
+import { ExitQualification } from "./exits/ExitQualification.js"
+import { ExitService } from "./exits/ExitService.js"
+import { ExitSettings } from "./exits/ExitSettings.js"
 import { TickHub } from "./market/TickHub.js"
+import { AuditService } from "./audit/AuditService.js"
+import { machineDefinitionsLayer } from "./audit/MachineDefinitions.js"
+import type { WardenConfig } from "./config/WardenConfig.js"
+import type { UniversalOrderCommand } from "./domain/Commands.js"
+import { httpLayer } from "./http/HttpServer.js"
+import { InstrumentMaster, Instruments } from "./orders/Instruments.js"
+import * as OrderEntry from "./orders/OrderEntry.js"
+import { RiskGate } from "./risk/RiskGate.js"
+import { Diagnostics } from "./store/Diagnostics.js"
 import { orderEffectsLayer } from "./orders/OrderEffects.js"
 import * as OrderWatcher from "./orders/OrderWatcher.js"
 import * as Reconciler from "./orders/Reconciler.js"
@@ -17,6 +31,7 @@ import { type EffectHandler, EffectHandlers } from "./runtime/EffectHandlers.js"
 import { Ids } from "./runtime/Ids.js"
 import { ActorStore } from "./store/ActorStore.js"
 import { type DatabaseConfig, databaseLayer } from "./store/Database.js"
+import { TradeManager } from "./trades/TradeManager.js"
 
 /** What the core needs to run: a store and the handlers of the effects its machines declare. */
 export interface CoreConfig {
@@ -44,6 +59,8 @@ export interface EngineConfig {
   readonly watcher?: Partial<OrderWatcher.WatcherConfig>
   /** How often the books are reconciled with the brokers (also once at start). */
   readonly reconcileIntervalMs?: number
+  /** The exit pipeline's configuration; instruments default to the paper accounts'. */
+  readonly exits?: Partial<ExitOptions>
 }
 
 /** The engine: store, brokers, order effects, runtime and order watcher on one SQLite file. */
@@ -68,6 +85,74 @@ export const engineLayer = (config: EngineConfig) => {
       )
     }),
   ).pipe(Layer.provide(Layer.merge(ticks, brokers)))
-  const reconciler = Reconciler.layer(config.reconcileIntervalMs).pipe(Layer.provide(Layer.mergeAll(watcher, brokers, db)))
-  return Layer.mergeAll(reconciler, watcher, runtime, brokers, store, db, ticks, paperTicks, Ids.layer)
+  const reconciler = Reconciler.layer(config.reconcileIntervalMs).pipe(
+    Layer.provide(Layer.mergeAll(watcher, brokers, db)),
+  )
+  // The exit pipeline and the trade manager: settings, stage 2, stage 1 on the ticks, broker-truth exits.
+  const engine = Layer.mergeAll(runtime, ticks, db, brokers, Ids.layer)
+  const exitBase = Layer.mergeAll(
+    engine,
+    ExitConfig.layer({ instruments: instrumentsOf(config), ...config.exits }),
+    ExitSettings.Default.pipe(Layer.provide(db)),
+  )
+  const qualified = Layer.merge(exitBase, ExitQualification.Default.pipe(Layer.provide(exitBase)))
+  const exits = Layer.mergeAll(
+    qualified,
+    ExitMonitor.Default.pipe(Layer.provide(qualified)),
+    ExitService.Default.pipe(Layer.provide(qualified)),
+    TradeManager.Default.pipe(Layer.provide(exitBase)),
+  )
+  return Layer.mergeAll(reconciler, watcher, runtime, brokers, store, db, ticks, paperTicks, Ids.layer, exits)
+}
+
+/** The instruments of every paper account, merged. */
+const instrumentsOf = (config: EngineConfig): Instruments =>
+  config.paperAccounts.reduce((m, a) => (a.instruments ? m.merge(a.instruments) : m), Instruments.empty)
+
+/**
+ * The engine as `warden run` serves it, from its configuration: the engine layer, the entry path
+ * (instrument master, risk gate, order entry), diagnostics, and the HTTP server with the webhook
+ * and the live stream.
+ */
+export const serverLayer = (config: WardenConfig) => {
+  const paperAccounts = config.accounts.map((a) => ({
+    accountId: a.id,
+    capital: a.capital,
+    instruments: Instruments.fromList(config.market.instruments),
+  }))
+  const engine = engineLayer({ database: { filename: config.db, synchronous: config.synchronous }, paperAccounts })
+  const instruments = Layer.succeed(InstrumentMaster, Instruments.fromList(config.market.instruments))
+  // An entry's trade opens (with its stop, target and trailing) when its order executes.
+  const entryTrades = Layer.effect(
+    OrderEntry.EntryTrades,
+    Effect.map(TradeManager, (trades) => ({
+      prepare: (command: UniversalOrderCommand, orderId: string) =>
+        Effect.map(
+          trades.prepare(
+            {
+              accountId: command.accountId,
+              symbol: command.symbol,
+              exchange: command.exchange,
+              product: command.product,
+              side: command.side,
+              stopLoss: command.stopLoss,
+              target: command.target,
+              trailing: command.trailing,
+            },
+            orderId,
+          ),
+          (tradeId): string | null => tradeId,
+        ),
+    })),
+  ).pipe(Layer.provide(engine))
+  const entry = OrderEntry.layer.pipe(
+    Layer.provide(Layer.mergeAll(engine, instruments, RiskGate.allowAll, entryTrades)),
+  )
+  const audit = Layer.merge(AuditService.Default, machineDefinitionsLayer).pipe(Layer.provide(engine), Layer.orDie)
+  const services = Layer.mergeAll(engine, instruments, entry, audit, Diagnostics.Default.pipe(Layer.provide(engine)))
+  const http = httpLayer({
+    ...config.http,
+    webhook: { secret: config.webhook.secret ?? "", accountId: config.webhook.accountId ?? config.accounts[0]!.id },
+  }).pipe(Layer.provide(services))
+  return Layer.merge(services, http)
 }

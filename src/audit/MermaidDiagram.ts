@@ -123,7 +123,8 @@ function guardLabel(t: AnyTransition, earlier: ReadonlyArray<AnyTransition>): st
   return earlier.some((e) => e.guard !== undefined) ? " [else]" : ""
 }
 
-function guardName(guard: unknown): string | null {
+/** The name of a transition's guard, or null when it has none. */
+export function guardName(guard: unknown): string | null {
   if (guard === undefined || guard === null) return null
   if (typeof guard === "string") return guard
   if (typeof guard === "object" && "type" in guard) return String((guard as { type: unknown }).type)

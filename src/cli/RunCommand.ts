@@ -1,15 +1,19 @@
 /**
- * `warden run`: the engine on its SQLite file with the paper broker and a simulated market. It
- * runs until SIGINT or SIGTERM: then intake stops, the committer finishes its group, effects in
- * flight are interrupted (their outbox rows stay pending and are looked up by key at the next
- * start) and the process exits 0.
+ * `warden run`: the engine, configured by `warden.config.json` (or `--config FILE`) and the
+ * environment, with every field defaulted: with nothing configured it runs on `data/warden.db`
+ * with a paper account, a simulated market and the HTTP API on loopback. It runs until SIGINT or
+ * SIGTERM: then intake stops, the committer finishes its group, effects in flight are interrupted
+ * (their outbox rows stay pending and are looked up by key at the next start), sockets close, and
+ * the process exits 0.
  */
 import { Clock, Effect, Layer, Queue } from "effect"
-import { engineLayer } from "../main.js"
+import { ConfigError, loadConfig, type WardenConfig } from "../config/WardenConfig.js"
+import { bindHost } from "../http/HttpServer.js"
+import { serverLayer } from "../main.js"
 import { ActorRuntime } from "../runtime/ActorRuntime.js"
 import { Ids } from "../runtime/Ids.js"
 import { runRandomWalk } from "../sim/RandomWalkFeed.js"
-import { instrumentsOf, type RunConfig, runConfig } from "./RunConfig.js"
+import { CliExit } from "./Launch.js"
 
 /** Logs every committed transition, one line each. */
 const logTransitions = Effect.gen(function* () {
@@ -26,19 +30,20 @@ const logTransitions = Effect.gen(function* () {
 
 /**
  * A demo strategy, so a newcomer sees orders flow: one MIS market order of a lot every
- * `demoEntryEverySec`, alternating buy and sell, straight to an Order actor.
+ * `demo.entryEverySec`, alternating buy and sell, straight to an Order actor.
  */
-const demoEntries = (config: RunConfig) =>
+const demoEntries = (config: WardenConfig) =>
   Effect.gen(function* () {
     const rt = yield* ActorRuntime
     const ids = yield* Ids
-    const first = config.market[0]!
+    const first = config.market.instruments[0]!
+    const account = config.accounts[0]!.id
     for (let n = 0; ; n++) {
-      yield* Effect.sleep(`${config.demoEntryEverySec} seconds`)
+      yield* Effect.sleep(`${config.demo.entryEverySec} seconds`)
       const orderId = yield* ids.next("ord")
       const input = {
         orderId,
-        accountId: config.paperAccount.id,
+        accountId: account,
         symbol: first.symbol,
         exchange: first.exchange,
         side: n % 2 === 0 ? "BUY" : "SELL",
@@ -60,31 +65,34 @@ const demoEntries = (config: RunConfig) =>
 /** Starts the engine and runs until a signal. */
 export const runCommand = (values: Record<string, string | boolean | undefined>) =>
   Effect.gen(function* () {
-    const config = runConfig(values)
-    const layer = engineLayer({
-      database: { filename: config.db },
-      paperAccounts: [
-        {
-          accountId: config.paperAccount.id,
-          capital: config.paperAccount.capital,
-          instruments: instrumentsOf(config.market),
-        },
-      ],
+    const config = yield* Effect.try({
+      try: () => loadConfig(typeof values.config === "string" ? values.config : undefined),
+      catch: (e) => new CliExit(2, e instanceof ConfigError ? `warden: bad configuration: ${e.message}` : String(e)),
     })
+    const port = typeof values.port === "string" ? Number(values.port) : config.http.port
+    const resolved: WardenConfig = {
+      ...config,
+      db: typeof values.db === "string" ? values.db : config.db,
+      http: { ...config.http, port },
+    }
     return yield* Effect.scoped(
       Effect.gen(function* () {
         const rt = yield* ActorRuntime
+        const host = bindHost({ ...resolved.http, webhook: { secret: "", accountId: "" } })
         yield* Effect.logInfo(
-          `warden running on ${config.db}: ${rt.liveIds().length} live actors restored in ${Math.round(rt.rehydrateMs)} ms; ` +
-            `paper account ${config.paperAccount.id}; simulated market ${config.market.map((m) => m.symbol).join(", ")}. Ctrl-C stops.`,
+          `warden running on ${resolved.db}: ${rt.liveIds().length} live actors restored in ${Math.round(rt.rehydrateMs)} ms; ` +
+            `accounts ${resolved.accounts.map((a) => `${a.id} (${a.broker})`).join(", ")}; ` +
+            `API http://${host}:${resolved.http.port}/ (OpenAPI /api/openapi.json, live stream /ws, audit /audit)` +
+            (resolved.http.token === null ? "; no token configured: listening on loopback only" : "") +
+            ". Ctrl-C stops.",
         )
         yield* Effect.addFinalizer(() =>
           Effect.logInfo(`warden stopped: ${rt.liveIds().length} live actors, every step committed`),
         )
         yield* Effect.forkScoped(logTransitions)
-        yield* Effect.forkScoped(runRandomWalk(config.market))
-        if (config.demoEntryEverySec > 0) yield* Effect.forkScoped(demoEntries(config))
+        if (resolved.market.simulated) yield* Effect.forkScoped(runRandomWalk(resolved.market.instruments))
+        if (resolved.demo.entryEverySec > 0) yield* Effect.forkScoped(demoEntries(resolved))
         return yield* Effect.never
-      }).pipe(Effect.provide(Layer.orDie(layer))),
+      }).pipe(Effect.provide(Layer.orDie(serverLayer(resolved)))),
     )
   })

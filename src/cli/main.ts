@@ -31,9 +31,9 @@ const commands: Record<string, Command> = {
     run: lazy("./RunCommand.js", "runCommand"),
   },
   verify: {
-    summary: "check the database: replay every actor's journal against its snapshot",
-    usage: "warden verify --db FILE [--replay]",
-    options: { db: { type: "string" }, replay: { type: "boolean" } },
+    summary: "check a database: orders by status, data-quality checks, journal replay, one order's trace",
+    usage: "warden verify --db FILE [--replay] [--order ID]",
+    options: { db: { type: "string" }, replay: { type: "boolean" }, order: { type: "string" } },
     run: lazy("./VerifyCommand.js", "verifyCommand"),
   },
   migrate: {
@@ -41,6 +41,20 @@ const commands: Record<string, Command> = {
     usage: "warden migrate --db FILE",
     options: { db: { type: "string" } },
     run: lazy("./MigrateCommand.js", "migrateCommand"),
+  },
+  audit: {
+    summary: "audit a database file (read-only copy): the audit page, or one actor's report",
+    usage:
+      "warden audit --db FILE --serve [--port N] [--host H] | warden audit ACTOR_ID --db FILE [--html OUT.html] [--json OUT.json]",
+    options: {
+      db: { type: "string" },
+      serve: { type: "boolean" },
+      port: { type: "string" },
+      host: { type: "string" },
+      html: { type: "string" },
+      json: { type: "string" },
+    },
+    run: lazy("./AuditCommand.js", "auditCommand"),
   },
   diagrams: {
     summary: "write a Mermaid state diagram per machine into diagrams/",

@@ -5,7 +5,7 @@
  * them apart by their header, and normalises their units: prices in rupees, quantities in units.
  */
 import { readFileSync } from "node:fs"
-import { Data, Effect, Either, Option } from "effect"
+import { Context, Data, Effect, Either, Option } from "effect"
 
 /** One tradable instrument. */
 export interface Instrument {
@@ -296,3 +296,6 @@ const dhanRow: RowParser = (row, options) =>
       strike: Number.isFinite(strike) && strike > 0 ? strike : null,
     }
   })
+
+/** The engine's instrument master, as a service: entries and exits are checked against it. */
+export class InstrumentMaster extends Context.Tag("warden/InstrumentMaster")<InstrumentMaster, Instruments>() {}

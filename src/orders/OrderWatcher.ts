@@ -7,7 +7,7 @@
  * the order's final status. Updates for orders the engine did not place go to the reconciler.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Clock, Context, Effect, Layer, Metric, Option, Stream } from "effect"
+import { Clock, Context, Effect, FiberSet, Layer, Metric, Option, Stream } from "effect"
 import type { BrokerOrder, OrderUpdate } from "../broker/Broker.js"
 import { Brokers } from "../broker/Brokers.js"
 import { ActorRuntime } from "../runtime/ActorRuntime.js"
@@ -106,6 +106,7 @@ export const layer = (config: WatcherConfig = defaultWatcherConfig) =>
       const brokers = yield* Brokers
       const sql = yield* SqlClient.SqlClient
       const lastUpdateAt = new Map<string, number>()
+      const workers = yield* FiberSet.make<void>()
       const orderIdByTag = new Map<string, string>()
 
       const orderIdOf = (clientTag: string) =>
@@ -133,11 +134,33 @@ export const layer = (config: WatcherConfig = defaultWatcherConfig) =>
           return true
         }).pipe(Effect.annotateLogs({ clientTag }))
 
+      // One order's updates are applied in order (each is read against the order's state after the
+      // last); different orders' updates in parallel, so their steps share group commits.
+      const pending = new Map<string, Array<OrderUpdate>>()
+      const drain = (clientTag: string): Effect.Effect<void> =>
+        Effect.gen(function* () {
+          for (;;) {
+            const queue = pending.get(clientTag)
+            const next = queue?.shift()
+            if (!next) {
+              pending.delete(clientTag)
+              return
+            }
+            yield* apply(clientTag, next, "stream")
+          }
+        })
+
       const watchStream = (accountId: string, updates: Stream.Stream<OrderUpdate>) =>
         Stream.runForEach(updates, (u) =>
           Effect.gen(function* () {
             lastUpdateAt.set(accountId, yield* Clock.currentTimeMillis)
-            yield* apply(u.clientTag, u, "stream")
+            const queue = pending.get(u.clientTag)
+            if (queue) {
+              queue.push(u)
+              return
+            }
+            pending.set(u.clientTag, [u])
+            yield* FiberSet.run(workers, drain(u.clientTag))
           }),
         )
 

@@ -1,0 +1,142 @@
+/**
+ * The engine's configuration: `warden.config.json` (or `--config FILE`), every field defaulted, so
+ * that with no file at all the engine runs on `data/warden.db` with one paper account and a
+ * simulated market. Environment variables override the file: `WARDEN_DB`, `WARDEN_PORT`,
+ * `WARDEN_TOKEN`, `WARDEN_WEBHOOK_SECRET`. A bad field stops the start with its path named.
+ */
+import { existsSync, readFileSync } from "node:fs"
+import { Either, ParseResult, Schema } from "effect"
+
+const Instrument = Schema.Struct({
+  symbol: Schema.String,
+  exchange: Schema.String,
+  startPrice: Schema.Number.pipe(Schema.positive()),
+  tickSize: Schema.Number.pipe(Schema.positive()),
+  lotSize: Schema.Int.pipe(Schema.positive()),
+  marketOrders: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  freezeQty: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  intervalMs: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 250 }),
+  volatilityBps: Schema.optionalWith(Schema.Number.pipe(Schema.nonNegative()), { default: () => 3 }),
+})
+
+const Account = Schema.Struct({
+  id: Schema.String.pipe(Schema.minLength(1)),
+  broker: Schema.optionalWith(Schema.Literal("paper"), { default: () => "paper" as const }),
+  capital: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 2_000_000 }),
+})
+
+const defaultInstruments = [
+  {
+    symbol: "NIFTY26DECFUT",
+    exchange: "NFO",
+    startPrice: 26_150,
+    tickSize: 0.05,
+    lotSize: 65,
+    intervalMs: 250,
+    volatilityBps: 3,
+  },
+  {
+    symbol: "BANKNIFTY26DECFUT",
+    exchange: "NFO",
+    startPrice: 59_400,
+    tickSize: 0.2,
+    lotSize: 30,
+    intervalMs: 250,
+    volatilityBps: 4,
+  },
+  {
+    symbol: "RELIANCE-EQ",
+    exchange: "NSE",
+    startPrice: 1_540,
+    tickSize: 0.05,
+    lotSize: 1,
+    intervalMs: 500,
+    volatilityBps: 5,
+  },
+]
+
+/** The configuration file's schema, with every default. */
+export const WardenConfigSchema = Schema.Struct({
+  db: Schema.optionalWith(Schema.String, { default: () => "data/warden.db" }),
+  synchronous: Schema.optionalWith(Schema.Literal("FULL", "NORMAL"), { default: () => "FULL" as const }),
+  http: Schema.optionalWith(
+    Schema.Struct({
+      port: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 65_535)), { default: () => 8080 }),
+      host: Schema.optionalWith(Schema.String, { default: () => "0.0.0.0" }),
+      token: Schema.optionalWith(Schema.NullOr(Schema.String.pipe(Schema.minLength(8))), { default: () => null }),
+      bodyBytesMax: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 1_048_576 }),
+    }),
+    { default: () => ({ port: 8080, host: "0.0.0.0", token: null, bodyBytesMax: 1_048_576 }) },
+  ),
+  webhook: Schema.optionalWith(
+    Schema.Struct({
+      secret: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
+      accountId: Schema.optional(Schema.String),
+    }),
+    { default: () => ({ secret: null }) },
+  ),
+  accounts: Schema.optionalWith(Schema.Array(Account).pipe(Schema.minItems(1)), {
+    default: () => [{ id: "PAPER1", broker: "paper" as const, capital: 2_000_000 }],
+  }),
+  market: Schema.optionalWith(
+    Schema.Struct({
+      simulated: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+      instruments: Schema.optionalWith(Schema.Array(Instrument), {
+        default: () => defaultInstruments.map((i) => ({ ...i, marketOrders: true })),
+      }),
+    }),
+    {
+      default: () => ({ simulated: true, instruments: defaultInstruments.map((i) => ({ ...i, marketOrders: true })) }),
+    },
+  ),
+  demo: Schema.optionalWith(
+    Schema.Struct({
+      entryEverySec: Schema.optionalWith(Schema.Number.pipe(Schema.nonNegative()), { default: () => 15 }),
+    }),
+    {
+      default: () => ({ entryEverySec: 15 }),
+    },
+  ),
+})
+
+/** The engine's configuration, every field present. */
+export type WardenConfig = typeof WardenConfigSchema.Type
+
+/** A configuration that could not be read: the file, the field path and why. */
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${file}: ${field}: ${reason}`)
+  }
+}
+
+/** Reads the configuration: the file (when it exists, or when named), then the environment. */
+export const loadConfig = (file: string | undefined, env: NodeJS.ProcessEnv = process.env): WardenConfig => {
+  const path = file ?? "warden.config.json"
+  let raw: unknown = {}
+  if (file !== undefined || existsSync(path)) {
+    try {
+      raw = JSON.parse(readFileSync(path, "utf8")) as unknown
+    } catch (e) {
+      throw new ConfigError(path, "(file)", e instanceof Error ? e.message : String(e))
+    }
+  }
+  const decoded = Schema.decodeUnknownEither(WardenConfigSchema)(raw, { onExcessProperty: "error" })
+  if (Either.isLeft(decoded)) {
+    const [issue] = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+    throw new ConfigError(path, issue?.path.join(".") || "(root)", issue?.message ?? "invalid")
+  }
+  const c = decoded.right
+  const port = env.WARDEN_PORT !== undefined ? Number(env.WARDEN_PORT) : c.http.port
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new ConfigError("WARDEN_PORT", "WARDEN_PORT", `not a port: ${env.WARDEN_PORT}`)
+  return {
+    ...c,
+    db: env.WARDEN_DB ?? c.db,
+    http: { ...c.http, port, token: env.WARDEN_TOKEN ?? c.http.token },
+    webhook: { ...c.webhook, secret: env.WARDEN_WEBHOOK_SECRET ?? c.webhook.secret },
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * The continuous exit enforcer (seed "exit logic continuous firing"): an independent fiber, forked
+ * in the layer's scope, that checks every account every `enforceIntervalMs` whatever the
+ * strategies, the tick feed or the main loop are doing. Per account, first match wins:
+ *
+ * - forced unwind on (the Account actor's flag) → exit all (FORCED_UNWIND) while any position is
+ *   open; turning the flag on wakes a cycle at once (committed transitions are watched);
+ * - the day's loss at the limit → `risk.halt` and exit all (DAILY_LOSS); an account halted for
+ *   its daily loss keeps being flattened;
+ * - more positions than the cap → `risk.reduce` and close the smallest (by notional) first until
+ *   within it (POSITION_CAP); back within the cap, an account reduced for it resumes.
+ *
+ * Exits go through `ExitService.requestExit` only. A position with an exit already working (an
+ * EXIT order or a live exit intent) is not asked for again, so a slow exit is not spammed. Each
+ * account's check is bounded in time and isolated: a failure is logged and counted, and the next
+ * cycle runs. Every intervention is logged, counted and written to `risk_interventions`.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Cause, Clock, Effect, Metric, Queue } from "effect"
+import { Brokers } from "../broker/Brokers.js"
+import type { ExitReason, Product } from "../domain/Trading.js"
+import { type ExitRequest, ExitService } from "../exits/ExitService.js"
+import { ActorRuntime } from "../runtime/ActorRuntime.js"
+import { RiskConfig } from "./RiskConfig.js"
+import { keyOf, notionalOf, openPositions, type PositionRow, rupees, type Standing } from "./RiskFacts.js"
+import { RiskManager } from "./RiskManager.js"
+import { accountChecks, checkFailures, interventions, lastCheckGauge } from "./RiskMetrics.js"
+
+/** How the enforcer is doing. */
+export interface EnforcerStatus {
+  /** Epoch ms of the last completed cycle; null before the first. */
+  readonly lastCheckAt: number | null
+  readonly cycles: number
+  /** Account checks that failed since start. */
+  readonly failures: number
+  readonly lastError: string | null
+}
+
+/** The positions the cap closes: the smallest by notional first, counting those already exiting. */
+export const capExits = (
+  open: ReadonlyArray<PositionRow>,
+  cap: number,
+  exiting: ReadonlySet<string>,
+): ReadonlyArray<PositionRow> => {
+  const need = open.length - cap - open.filter((p) => exiting.has(keyOf(p))).length
+  if (need <= 0) return []
+  return open
+    .filter((p) => !exiting.has(keyOf(p)))
+    .sort((a, b) => notionalOf(a) - notionalOf(b) || a.symbol.localeCompare(b.symbol))
+    .slice(0, need)
+}
+
+/** An exit request for one account; ExitService scopes it to `accountId` (see the report of issue 5). */
+const accountScoped = (accountId: string, request: ExitRequest): ExitRequest => {
+  const scoped: ExitRequest & { readonly accountId: string } = { ...request, accountId }
+  return scoped
+}
+
+type Kind = "POSITION_CAP" | "DAILY_LOSS" | "FORCED_UNWIND"
+
+/** The continuous enforcer, running. */
+export class ExitEnforcer extends Effect.Service<ExitEnforcer>()("warden/ExitEnforcer", {
+  scoped: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rt = yield* ActorRuntime
+    const brokers = yield* Brokers
+    const exits = yield* ExitService
+    const risk = yield* RiskManager
+    const config = yield* RiskConfig
+    const status = { lastCheckAt: null as number | null, cycles: 0, failures: 0, lastError: null as string | null }
+
+    /** Position keys with an exit already working: an EXIT order, or a live exit intent. */
+    const exitingKeys = (accountId: string) =>
+      Effect.map(
+        Effect.orDie(sql<{ symbol: string; exchange: string; product: Product }>`
+          SELECT symbol, exchange, product FROM orders WHERE account_id = ${accountId} AND purpose = 'EXIT'
+            AND status IN ('CREATED', 'SENT_TO_BROKER', 'PARTIAL')
+          UNION SELECT t.symbol, t.exchange, t.product FROM exit_intents i JOIN trades t ON t.trade_id = i.trade_id
+            WHERE i.user_broker_id = ${accountId} AND (i.status IN ('PENDING', 'PLACED') OR i.state = 'APPROVED.live')`),
+        (rows) => new Set(rows.map(keyOf)),
+      )
+
+    const intervene = (accountId: string, kind: Kind, action: string, detail: string, orders = 0) =>
+      Effect.gen(function* () {
+        yield* risk.recordIntervention(accountId, kind, action, detail, orders)
+        yield* Metric.increment(Metric.tagged(interventions, "kind", kind))
+        yield* Effect.logWarning(`enforcer ${kind}: ${action} ${accountId}: ${detail}`)
+      })
+
+    /** Asks the exit service for these exits and records what it placed for the account. */
+    const requestExits = (accountId: string, kind: Kind, request: ExitRequest, detail: string) =>
+      Effect.gen(function* () {
+        const result = yield* exits.requestExit(accountScoped(accountId, request))
+        const placed = result.placed.filter((p) => p.accountId === accountId)
+        const skipped = result.skipped.filter((s) => s.accountId === accountId)
+        if (placed.length > 0) {
+          const what = placed.map((p) => `${p.side} ${p.qty} ${p.symbol} ${p.product}`).join(", ")
+          yield* intervene(accountId, kind, "exit", `${detail}; placed ${what}`, placed.length)
+        }
+        const blocked = skipped.filter((s) => !s.reason.startsWith("EXIT_WORKING") && !s.reason.startsWith("FLAT") && !s.reason.startsWith("CNC"))
+        if (blocked.length > 0)
+          yield* Effect.logWarning(`enforcer ${kind}: exits not placed for ${accountId}: ${blocked.map((s) => `${s.symbol ?? "*"}: ${s.reason}`).join("; ")}`)
+      })
+
+    /** Exits every open position of the account, when one is not already exiting. */
+    const exitEverything = (accountId: string, kind: Kind, uncovered: ReadonlyArray<PositionRow>, detail: string) =>
+      uncovered.length === 0
+        ? Effect.void
+        : requestExits(accountId, kind, { scope: "ALL", product: "ALL", reason: kind, source: "risk" }, detail)
+
+    /** Closes the smallest positions until the account is within its cap; resumes it once it is. */
+    const enforceCap = (
+      accountId: string,
+      standing: Standing,
+      open: ReadonlyArray<PositionRow>,
+      exiting: ReadonlySet<string>,
+    ) =>
+      Effect.gen(function* () {
+        const cap = risk.limitsOf(accountId).maxOpenPositions
+        if (open.length <= cap) {
+          if (standing.state === "REDUCING" && standing.reason?.startsWith("POSITION_CAP")) {
+            yield* risk.resume(accountId, "risk:enforcer")
+            yield* intervene(accountId, "POSITION_CAP", "resume", `${open.length} open, within the cap of ${cap}`)
+          }
+          return
+        }
+        const detail = `${open.length} positions open, cap ${cap}`
+        if (standing.state === "ACTIVE") {
+          yield* risk.reduce(accountId, `POSITION_CAP: ${detail}`, "risk:enforcer")
+          yield* intervene(accountId, "POSITION_CAP", "reduce", detail)
+        }
+        const chosen = capExits(open, cap, exiting)
+        for (const product of ["MIS", "NRML"] as const) {
+          const symbols = chosen.filter((p) => p.product === product).map((p) => p.symbol)
+          if (symbols.length === 0) continue
+          const request = { scope: "SYMBOLS", symbols, product, reason: "POSITION_CAP" as ExitReason, source: "risk" } as const
+          yield* requestExits(accountId, "POSITION_CAP", request, `${detail}: closing the smallest ${symbols.join(", ")}`)
+        }
+      })
+
+    /** One account's check. */
+    const enforceAccount = (accountId: string) =>
+      Effect.gen(function* () {
+        const facts = yield* risk.gather(accountId)
+        const limits = risk.limitsOf(accountId)
+        const open = openPositions(facts.positions)
+        const exiting = yield* exitingKeys(accountId)
+        const uncovered = open.filter((p) => !exiting.has(keyOf(p)))
+        const { standing, pnl } = facts
+        if (standing.forcedUnwind)
+          return yield* exitEverything(accountId, "FORCED_UNWIND", uncovered, `forced unwind (${standing.unwindReason})`)
+        const breached = pnl.total <= -limits.maxDailyLoss
+        const detail = `day P&L ${rupees(pnl.total)}, loss limit ${limits.maxDailyLoss}`
+        if (breached && standing.state !== "HALTED") {
+          yield* risk.halt(accountId, `DAILY_LOSS: ${detail}`, "risk:enforcer")
+          yield* intervene(accountId, "DAILY_LOSS", "halt", detail)
+        }
+        if (breached || (standing.state === "HALTED" && standing.reason?.startsWith("DAILY_LOSS")))
+          return yield* exitEverything(accountId, "DAILY_LOSS", uncovered, detail)
+        yield* enforceCap(accountId, standing, open, exiting)
+      })
+
+    const checkAccount = (accountId: string) =>
+      enforceAccount(accountId).pipe(
+        Effect.timeoutFail({
+          duration: config.accountCheckTimeoutMs,
+          onTimeout: () => new Error(`check timed out after ${config.accountCheckTimeoutMs} ms`),
+        }),
+        Effect.zipRight(Metric.increment(accountChecks)),
+        Effect.catchAllCause((cause) =>
+          Effect.gen(function* () {
+            status.failures++
+            status.lastError = `${accountId}: ${Cause.pretty(cause)}`
+            yield* Metric.increment(checkFailures)
+            yield* Effect.logError(`enforcer: the check of ${accountId} failed; the next cycle runs`, cause)
+          }),
+        ),
+        Effect.annotateLogs({ accountId }),
+      )
+
+    const cycle = Effect.gen(function* () {
+      yield* Effect.forEach(brokers.all.keys(), checkAccount, { concurrency: "unbounded", discard: true })
+      const now = yield* Clock.currentTimeMillis
+      status.lastCheckAt = now
+      status.cycles++
+      yield* Metric.set(lastCheckGauge, now)
+    }).pipe(Effect.catchAllCause((cause) => Effect.logError("enforcer: the cycle failed; the next one runs", cause)))
+
+    const lock = yield* Effect.makeSemaphore(1)
+    const runCycle = lock.withPermits(1)(cycle)
+    const wake = yield* Queue.sliding<string>(64)
+
+    // Forced unwind switched on: a cycle at once, not at the next interval.
+    const transitions = yield* rt.subscribe
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.flatMap(Queue.take(transitions), (t) =>
+          t.actorType === "account" && t.eventType === "unwind.on" && t.refused === null
+            ? Queue.offer(wake, t.actorId)
+            : Effect.void,
+        ),
+      ),
+    )
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.gen(function* () {
+          yield* runCycle
+          yield* Effect.race(Effect.sleep(config.enforceIntervalMs), Queue.take(wake))
+          yield* Queue.takeAll(wake)
+        }),
+      ),
+    )
+    yield* Effect.logInfo(`exit enforcer started: every ${config.enforceIntervalMs} ms`)
+
+    return {
+      /** Runs one cycle now (after the one running, if any). */
+      runOnce: runCycle,
+      /** Epoch ms of the last completed cycle; null before the first. */
+      lastCheckAt: (): number | null => status.lastCheckAt,
+      /** Cycles, failures and the last error. */
+      status: Effect.sync((): EnforcerStatus => ({ ...status })),
+    }
+  }),
+}) {}

@@ -1,0 +1,67 @@
+/** The operational gates of stage 2: each rejection with its code, and the order an approval sends. */
+import { describe, expect, it } from "vitest"
+import { decide, type GateFacts } from "../../src/exits/ExitGates.js"
+import { Instruments } from "../../src/orders/Instruments.js"
+
+const [nifty, bank] = Instruments.fromList([
+  { exchange: "NFO", symbol: "NIFTY", tickSize: 0.05, lotSize: 65, freezeQty: 1800 },
+  { exchange: "NFO", symbol: "BANK", tickSize: 0.2, lotSize: 30, marketOrders: false },
+]).all
+
+const facts = (over: Partial<GateFacts> = {}): GateFacts => ({
+  tradeState: "OPEN",
+  openQty: 65,
+  intentQty: 65,
+  side: "SELL",
+  otherLiveIntents: 0,
+  exitsHalted: null,
+  instrument: nifty!,
+  detectedPrice: 21940,
+  ltp: 21940,
+  priceBandPct: 10,
+  limitBand: 0.005,
+  ...over,
+})
+
+const code = (over: Partial<GateFacts>) => {
+  const d = decide(facts(over))
+  return d.approved ? "APPROVED" : d.code
+}
+
+describe("gates", () => {
+  it("approve a MARKET exit where market orders are allowed", () => {
+    expect(decide(facts())).toEqual({ approved: true, orderType: "MARKET", price: null })
+  })
+
+  it("approve a protective LIMIT where market orders are refused, priced off the last price", () => {
+    // 47880 × (1 − 0.005), rounded up to the 0.2 tick
+    expect(decide(facts({ instrument: bank!, intentQty: 30, openQty: 30, ltp: 47880, detectedPrice: 47880 }))).toEqual({
+      approved: true,
+      orderType: "LIMIT",
+      price: 47640.6,
+    })
+  })
+
+  it.each([
+    [{ tradeState: "EXITING" }, "TRADE_NOT_OPEN"],
+    [{ tradeState: "CLOSED" }, "TRADE_NOT_OPEN"],
+    [{ tradeState: null }, "TRADE_NOT_OPEN"],
+    [{ otherLiveIntents: 1 }, "LIVE_INTENT"],
+    [{ exitsHalted: "operator" }, "ACCOUNT_HALTED"],
+    [{ intentQty: 0 }, "QTY_INVALID"],
+    [{ intentQty: 130 }, "QTY_INVALID"],
+    [{ intentQty: 60, openQty: 60 }, "QTY_INVALID"],
+    [{ intentQty: 1820, openQty: 1820 }, "QTY_ABOVE_FREEZE"],
+    [{ detectedPrice: Number.NaN }, "PRICE_INSANE"],
+    [{ detectedPrice: 0 }, "PRICE_INSANE"],
+    [{ detectedPrice: 30000 }, "PRICE_INSANE"],
+    [{ instrument: bank!, intentQty: 30, openQty: 30, ltp: null, detectedPrice: null }, "NO_PRICE"],
+  ] as ReadonlyArray<[Partial<GateFacts>, string]>)("%o is rejected %s", (over, expected) => {
+    expect(code(over)).toBe(expected)
+  })
+
+  it("accept a price within the band of the last one, and a missing last price where market orders are allowed", () => {
+    expect(code({ detectedPrice: 21940, ltp: 20000 })).toBe("APPROVED")
+    expect(code({ ltp: null, detectedPrice: null })).toBe("APPROVED")
+  })
+})
