@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs"
 import { cpus } from "node:os"
 import { parseArgs } from "node:util"
+import { exitsBench } from "./ExitsBench.js"
 import { ordersBench } from "./OrdersBench.js"
 import { runtimeBench } from "./RuntimeBench.js"
 
@@ -22,6 +23,7 @@ const result = {
   quick,
   ...(await runtimeBench(quick)),
   ...(await ordersBench(quick)),
+  ...(await exitsBench(quick)),
   benchSeconds: 0,
 }
 result.benchSeconds = Math.round((Date.now() - started) / 1000)

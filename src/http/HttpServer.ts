@@ -22,6 +22,7 @@ import { auditApiRoutesLayer } from "../audit/AuditRoutes.js"
 import { WardenApi } from "./Api.js"
 import { authorizationLayer, handlersLayer } from "./ApiHandlers.js"
 import { attachLiveStream } from "./LiveStream.js"
+import { tokenOf } from "./Token.js"
 import { prometheusText } from "./PrometheusMetrics.js"
 import { type WebhookConfig, webhookRoute } from "./WebhookRoute.js"
 
@@ -62,6 +63,23 @@ const limitBody = <E, R>(app: HttpApp.Default<E, R>, bytesMax: number): HttpApp.
     return yield* HttpIncomingMessage.withMaxBodySize(app, Option.some(bytesMax))
   })
 
+/**
+ * With a token configured, the audit pages need it too. A browser cannot send a bearer header on a
+ * page load: `/login?token=…` sets a cookie that the page's own requests (and `/ws`) then carry.
+ */
+const guardPages = <E, R>(app: HttpApp.Default<E, R>, token: string | null): HttpApp.Default<E, R> =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    if (token === null || !request.url.startsWith("/audit")) return yield* app
+    if (tokenOf(request.headers, request.url) !== token) {
+      return HttpServerResponse.unsafeJson(
+        { code: "UNAUTHORIZED", message: "the audit pages need the engine's token: open /login?token=…" },
+        { status: 401 },
+      )
+    }
+    return yield* app
+  })
+
 /** The host the server actually binds: loopback unless a token protects the API. */
 export const bindHost = (config: HttpConfig): string => (config.token === null ? "127.0.0.1" : config.host)
 
@@ -70,6 +88,26 @@ export const httpLayer = (config: HttpConfig) => {
   const server = createServer()
   const extraRoutes = HttpApiBuilder.Router.use((router) =>
     Effect.gen(function* () {
+      yield* router.get(
+        "/login",
+        Effect.gen(function* () {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const given = new URL(request.url, "http://localhost").searchParams.get("token")
+          if (config.token !== null && given !== config.token) {
+            return HttpServerResponse.unsafeJson(
+              { code: "UNAUTHORIZED", message: "wrong token", field: "token" },
+              { status: 401 },
+            )
+          }
+          return HttpServerResponse.empty({ status: 302, headers: { location: "/audit/" } }).pipe(
+            HttpServerResponse.unsafeSetCookie("warden_token", given ?? "", {
+              path: "/",
+              httpOnly: true,
+              sameSite: "strict",
+            }),
+          )
+        }),
+      )
       yield* router.get(
         "/metrics",
         Effect.map(prometheusText, (text) =>
@@ -85,7 +123,7 @@ export const httpLayer = (config: HttpConfig) => {
     Layer.provide(handlersLayer),
     Layer.provide(authorizationLayer(config)),
   )
-  const serve = HttpApiBuilder.serve((app) => limitBody(app, config.bodyBytesMax)).pipe(
+  const serve = HttpApiBuilder.serve((app) => guardPages(limitBody(app, config.bodyBytesMax), config.token)).pipe(
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/openapi.json" })),
     Layer.provide(auditApiRoutesLayer()),
     Layer.provide(extraRoutes),
@@ -94,5 +132,5 @@ export const httpLayer = (config: HttpConfig) => {
     Layer.provide(NodeHttpServer.layer(() => server, { port: config.port, host: bindHost(config) })),
   )
   // The live stream attaches once the server is up (it takes over the server's upgrades).
-  return Layer.scopedDiscard(attachLiveStream(server)).pipe(Layer.provide(serve))
+  return Layer.scopedDiscard(attachLiveStream(server, config.token)).pipe(Layer.provide(serve))
 }

@@ -1,18 +1,20 @@
 /**
  * The live stream: a websocket at `/ws` that sends each committed transition as one JSON message,
- * after its commit, never before. `?type=order` or `?id=ord_…` (repeatable) narrow it. A slow
+ * after its commit, never before. `?type=order` or `?id=ord_…` (repeatable) narrow it; with a token
+ * configured the upgrade needs it (bearer header, cookie or `?token=`). A slow
  * client is dropped rather than allowed to hold the engine back.
  */
 import type { Server } from "node:http"
 import { Effect, Queue } from "effect"
 import { WebSocketServer } from "ws"
 import { ActorRuntime, type Transition } from "../runtime/ActorRuntime.js"
+import { tokenOf } from "./Token.js"
 
 /** Bytes a client may have unsent before it is dropped. */
 const clientBufferedBytesMax = 8 * 1024 * 1024
 
 /** Attaches the `/ws` stream to a node HTTP server for the life of the scope. */
-export const attachLiveStream = (server: Server) =>
+export const attachLiveStream = (server: Server, token: string | null = null) =>
   Effect.gen(function* () {
     const rt = yield* ActorRuntime
     const sub = yield* rt.subscribe
@@ -23,6 +25,10 @@ export const attachLiveStream = (server: Server) =>
     server.on("upgrade", (request, socket, head) => {
       if (new URL(request.url ?? "/", "http://localhost").pathname !== "/ws") {
         socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n")
+        return
+      }
+      if (token !== null && tokenOf(request.headers, request.url ?? "/") !== token) {
+        socket.end("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n")
         return
       }
       wss.handleUpgrade(request, socket, head, (ws) => wss.emit("connection", ws, request))

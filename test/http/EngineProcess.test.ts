@@ -62,6 +62,14 @@ describe("the engine process over HTTP", { timeout: 180_000 }, () => {
     const denied = await e.fetch("/api/v1/trades", { auth: false })
     expect(denied.status).toBe(401)
     expect(await denied.json()).toMatchObject({ code: "UNAUTHORIZED" })
+    expect((await e.fetch("/audit/", { auth: false })).status).toBe(401)
+    const login = await e.fetch(`/login?token=${e.token}`, { auth: false, redirect: "manual" })
+    expect(login.status).toBe(302)
+    const cookie = login.headers.get("set-cookie")!.split(";")[0]!
+    expect(cookie).toBe(`warden_token=${e.token}`)
+    const page = await e.fetch("/audit/", { auth: false, headers: { cookie } })
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain("<html")
     e.process.kill("SIGTERM")
     expect(await e.exited).toBe(0)
   })
@@ -69,7 +77,9 @@ describe("the engine process over HTTP", { timeout: 180_000 }, () => {
   it("takes an order, streams its transitions over /ws after commit, answers a replayed command id with the first outcome, and stops on SIGTERM with nothing lost", async () => {
     const e = await startEngine()
     engines.push(e)
-    const ws = new WebSocket(`ws://127.0.0.1:${e.port}/ws?type=order`)
+    const refused = new WebSocket(`ws://127.0.0.1:${e.port}/ws?type=order`)
+    await new Promise((r) => refused.once("error", r))
+    const ws = new WebSocket(`ws://127.0.0.1:${e.port}/ws?type=order&token=${e.token}`)
     const streamed: Array<{ actorId: string; seq: number; to: string }> = []
     ws.on("message", (m) => streamed.push(JSON.parse(String(m))))
     await new Promise((r) => ws.once("open", r))

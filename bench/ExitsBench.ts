@@ -1,0 +1,156 @@
+/**
+ * Benchmarks of the exit pipeline (issue 4): ticks evaluated per second with 10,000 open trades
+ * over 1,000 symbols none firing; an emergency exit-all of 10,000 open trades until every exit
+ * order is committed as sent; and a firing tick to the committed exit order, under a background
+ * load of 10,000 ticks per second.
+ */
+import { join } from "node:path"
+import { Effect, Fiber, type Layer, Logger, LogLevel, Queue, type Scope } from "effect"
+import { PaperAccounts } from "../src/broker/PaperBroker.js"
+import { ExitMonitor } from "../src/exits/ExitMonitor.js"
+import { ExitService } from "../src/exits/ExitService.js"
+import { TradeIndex } from "../src/exits/TradeIndex.js"
+import { engineLayer } from "../src/main.js"
+import { TickHub } from "../src/market/TickHub.js"
+import { ActorRuntime } from "../src/runtime/ActorRuntime.js"
+import { TradeManager } from "../src/trades/TradeManager.js"
+import { benchDir, percentile, repeat } from "./Measure.js"
+
+/** Ticks per second through the trade index, 10,000 open trades over 1,000 symbols, none firing. */
+export const ticksPerSec10kTrades = (ticks: number): number => {
+  const index = new TradeIndex()
+  const symbols = Array.from({ length: 1_000 }, (_, i) => `SYM${i}`)
+  for (let i = 0; i < 10_000; i++) {
+    const long = i % 2 === 0
+    index.add({
+      tradeId: `T${i}`,
+      accountId: "U1",
+      symbol: symbols[i % 1_000]!,
+      exchange: "NFO",
+      product: "NRML",
+      direction: long ? "LONG" : "SHORT",
+      stopLoss: long ? 900 : 1_100,
+      target: long ? 1_100 : 900,
+      trailing: i % 4 < 2 ? { distance: 50, unit: "price" } : null,
+      trailLevel: i % 4 < 2 ? (long ? 950 : 1_050) : null,
+      bestPrice: 1_000,
+      open: true,
+      timeExit: { at: Number.POSITIVE_INFINITY, code: 0 },
+    })
+  }
+  const syms = new Array<string>(ticks)
+  const prices = new Float64Array(ticks)
+  let seed = 1
+  for (let i = 0; i < ticks; i++) {
+    seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff
+    syms[i] = symbols[seed % 1_000]!
+    prices[i] = 990 + (seed % 21)
+  }
+  let fired = 0
+  const t0 = performance.now()
+  for (let i = 0; i < ticks; i++) fired += index.onTick(syms[i]!, prices[i]!, i).length
+  const perSec = ticks / ((performance.now() - t0) / 1_000)
+  if (fired !== 0) throw new Error(`${fired} trades fired; the benchmark's prices must never reach a level`)
+  return perSec
+}
+
+type Needs = ActorRuntime | TickHub | TradeManager | ExitMonitor | ExitService | PaperAccounts | Scope.Scope
+const inEngine = <A>(e: Effect.Effect<A, unknown, Needs>) => {
+  const layer = engineLayer({
+    database: { filename: join(benchDir(), "exits.db") },
+    paperAccounts: [{ accountId: "U1", capital: 1e13 }],
+    reconcileIntervalMs: 3_600_000,
+    exits: { timeSweepMs: 0 },
+  })
+  return Effect.runPromise(
+    Effect.scoped(e.pipe(Effect.provide(layer as Layer.Layer<Exclude<Needs, Scope.Scope>>))).pipe(Logger.withMinimumLogLevel(LogLevel.Warning)) as Effect.Effect<A>,
+  )
+}
+
+/** Opens `n` long trades over `symbols` symbols and waits until the exit monitor follows them all. */
+const openTrades = (n: number, symbols: ReadonlyArray<string>, product: "MIS" | "NRML") =>
+  Effect.gen(function* () {
+    const tm = yield* TradeManager
+    const monitor = yield* ExitMonitor
+    yield* Effect.forEach(
+      Array.from({ length: n }, (_, i) => i),
+      (i) => tm.open({ accountId: "U1", symbol: symbols[i % symbols.length]!, exchange: "NSE", product, direction: "LONG", qty: 10, entryPrice: 1_000, stopLoss: 900, target: 1_100 }),
+      { concurrency: 256, discard: true },
+    )
+    while (monitor.index.size < n) yield* Effect.sleep("10 millis")
+    yield* Effect.flatMap(ActorRuntime, (rt) => rt.awaitIdle)
+  })
+
+/** Emergency exit-all of `trades` open trades: ms until every exit order is committed as sent. */
+export const exitStormMs = (trades: number): Promise<number> =>
+  inEngine(
+    Effect.gen(function* () {
+      const hub = yield* TickHub
+      const paper = (yield* PaperAccounts).accounts.get("U1")!
+      const symbols = Array.from({ length: Math.max(1, trades / 10) }, (_, i) => `SYM${i}`)
+      for (const s of symbols) {
+        yield* hub.publish({ symbol: s, exchange: "NSE", ltp: 1_000, at: Date.now() })
+        yield* paper.place({ clientTag: `seed-${s}`, accountId: "U1", symbol: s, exchange: "NSE", side: "BUY", qty: 100, product: "MIS", orderType: "MARKET", price: null, triggerPrice: null })
+      }
+      yield* openTrades(trades, symbols, "MIS")
+      const t0 = performance.now()
+      const result = yield* Effect.flatMap(ExitService, (s) => s.exitAll("EMERGENCY", "bench"))
+      if (result.placed.length !== trades) throw new Error(`placed ${result.placed.length} of ${trades} exits`)
+      return performance.now() - t0
+    }),
+  )
+
+/** A firing tick to its committed exit order, under 10,000 background ticks a second: ms per sample. */
+export const tickToOrderMs = (samples: number): Promise<{ p50: number; p99: number; samples: number }> =>
+  inEngine(
+    Effect.gen(function* () {
+      const hub = yield* TickHub
+      const rt = yield* ActorRuntime
+      const tm = yield* TradeManager
+      const monitor = yield* ExitMonitor
+      const background = Array.from({ length: 1_000 }, (_, i) => `BG${i}`)
+      yield* openTrades(10_000, background, "NRML")
+      let k = 0
+      const load = yield* Effect.fork(
+        Effect.forever(
+          Effect.gen(function* () {
+            for (let i = 0; i < 100; i++, k++) yield* hub.publish({ symbol: background[k % 1_000]!, exchange: "NSE", ltp: 1_000 + (k % 7), at: Date.now() })
+            yield* Effect.sleep("10 millis")
+          }),
+        ),
+      )
+      const sub = yield* rt.subscribe
+      const ms: Array<number> = []
+      for (let s = 0; s < samples; s++) {
+        const symbol = `FIRE${s}`
+        yield* hub.publish({ symbol, exchange: "NSE", ltp: 1_000, at: Date.now() })
+        const id = yield* tm.open({ accountId: "U1", symbol, exchange: "NSE", product: "NRML", direction: "LONG", qty: 1, entryPrice: 1_000, stopLoss: 990, target: null })
+        while (!monitor.index.has(id)) yield* Effect.sleep("1 millis")
+        yield* Queue.takeAll(sub)
+        const t0 = performance.now()
+        yield* hub.publish({ symbol, exchange: "NSE", ltp: 989, at: Date.now() })
+        const cause = `exi_${id}_STOP_LOSS_0#`
+        for (;;) {
+          const t = yield* Queue.take(sub)
+          if (t.actorType === "order" && t.to === "SENT_TO_BROKER.awaitingAck" && (t.cause ?? "").startsWith(cause)) break
+        }
+        ms.push(performance.now() - t0)
+      }
+      yield* Fiber.interrupt(load)
+      return { p50: percentile(ms, 50), p99: percentile(ms, 99), samples: ms.length }
+    }),
+  )
+
+/** The exit pipeline's figures. */
+export const exitsBench = async (quick: boolean) => {
+  const ticks = await repeat(quick ? 3 : 5, 1, () => ticksPerSec10kTrades(quick ? 1_000_000 : 5_000_000))
+  const storm = quick ? await exitStormMs(1_000) : await repeat(3, 0, () => exitStormMs(10_000))
+  const latency = await tickToOrderMs(quick ? 300 : 10_000)
+  return {
+    ticksPerSec10kTrades: Math.round(ticks),
+    [quick ? "exitStorm1kMs" : "exitStorm10kMs"]: Math.round(storm),
+    tickToOrderMsP50: Number(latency.p50.toFixed(3)),
+    tickToOrderMsP99: Number(latency.p99.toFixed(3)),
+    tickToOrderSamples: latency.samples,
+  }
+}

@@ -1,0 +1,14 @@
+/** How a request carries the engine's token. */
+
+/** The token a request carries: bearer header, `warden_token` cookie, or a `?token=` query. */
+export const tokenOf = (
+  headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>,
+  url: string,
+): string | null => {
+  const auth = headers.authorization
+  if (typeof auth === "string" && auth.startsWith("Bearer ")) return auth.slice(7)
+  const cookie = typeof headers.cookie === "string" ? headers.cookie : ""
+  const m = /(?:^|;\s*)warden_token=([^;]+)/.exec(cookie)
+  if (m) return decodeURIComponent(m[1]!)
+  return new URL(url, "http://localhost").searchParams.get("token")
+}
