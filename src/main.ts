@@ -6,7 +6,11 @@
  *             ├─ actor store ──────────────────────────────────────┴─ actor runtime ── order watcher
  *             └─ (read models, paper books, migrations)
  */
-import { Effect, Layer } from "effect"
+import { Context, Effect, Layer, type Scope } from "effect"
+import type { Broker } from "./broker/Broker.js"
+import { Brokers } from "./broker/Brokers.js"
+import * as DhanBroker from "./broker/DhanBroker.js"
+import * as ShoonyaBroker from "./broker/ShoonyaBroker.js"
 import * as PaperBroker from "./broker/PaperBroker.js"
 import { ExitConfig, type ExitOptions } from "./exits/ExitConfig.js"
 import { ExitMonitor } from "./exits/ExitMonitor.js"
@@ -16,12 +20,16 @@ import { ExitSettings } from "./exits/ExitSettings.js"
 import { TickHub } from "./market/TickHub.js"
 import { AuditService } from "./audit/AuditService.js"
 import { machineDefinitionsLayer } from "./audit/MachineDefinitions.js"
-import type { WardenConfig } from "./config/WardenConfig.js"
+import { accessTokenOf, type WardenConfig } from "./config/WardenConfig.js"
 import type { UniversalOrderCommand } from "./domain/Commands.js"
 import { httpLayer } from "./http/HttpServer.js"
 import { InstrumentMaster, Instruments } from "./orders/Instruments.js"
 import * as OrderEntry from "./orders/OrderEntry.js"
+import { ExitEnforcer } from "./risk/ExitEnforcer.js"
+import { ForcedUnwind } from "./risk/ForcedUnwind.js"
+import { RiskConfig, type RiskOptions } from "./risk/RiskConfig.js"
 import { RiskGate } from "./risk/RiskGate.js"
+import { RiskManager } from "./risk/RiskManager.js"
 import { Diagnostics } from "./store/Diagnostics.js"
 import { orderEffectsLayer } from "./orders/OrderEffects.js"
 import * as OrderWatcher from "./orders/OrderWatcher.js"
@@ -50,11 +58,19 @@ export const coreLayer = (config: CoreConfig) => {
   return Layer.mergeAll(runtime, store, db, Ids.layer)
 }
 
+/** An account at a real broker (Shoonya, Dhan): its connection lives in the engine's scope. */
+export interface LiveAccount {
+  readonly accountId: string
+  readonly connect: (lastPrice: (symbol: string) => number | null) => Effect.Effect<Broker, never, Scope.Scope>
+}
+
 /** What the engine runs with. */
 export interface EngineConfig {
   readonly database: DatabaseConfig
-  /** The paper accounts (real broker adapters join them in the broker layer). */
+  /** The paper accounts. */
   readonly paperAccounts: ReadonlyArray<PaperBroker.PaperBrokerOptions>
+  /** Accounts at a real broker: how to connect each (given the last price the engine has seen). */
+  readonly liveAccounts?: ReadonlyArray<LiveAccount>
   readonly runtime?: Partial<ActorRuntime.RuntimeConfig>
   readonly watcher?: Partial<OrderWatcher.WatcherConfig>
   /** How often the books are reconciled with the brokers (also once at start). */
@@ -66,7 +82,19 @@ export interface EngineConfig {
 /** The engine: store, brokers, order effects, runtime and order watcher on one SQLite file. */
 export const engineLayer = (config: EngineConfig) => {
   const db = databaseLayer(config.database)
-  const brokers = PaperBroker.layer(config.paperAccounts).pipe(Layer.provide(db), Layer.orDie)
+  const ticks = TickHub.layer()
+  // Paper accounts and live ones (Shoonya, Dhan) behind one Brokers service.
+  const brokers = Layer.scopedContext(
+    Effect.gen(function* () {
+      const paper = yield* Layer.build(PaperBroker.layer(config.paperAccounts))
+      const hub = yield* TickHub
+      const all = new Map<string, Broker>(Context.get(paper, Brokers).all)
+      for (const live of config.liveAccounts ?? []) {
+        all.set(live.accountId, yield* live.connect((symbol) => hub.last(symbol)?.ltp ?? null))
+      }
+      return Context.add(paper, Brokers, Brokers.fromMap(all))
+    }),
+  ).pipe(Layer.provide(Layer.merge(db, ticks)), Layer.orDie)
   const store = ActorStore.Default.pipe(Layer.provide(db))
   const runtime = ActorRuntime.layer({ ...ActorRuntime.defaultRuntimeConfig, ...config.runtime }).pipe(
     Layer.provide(Layer.merge(store, orderEffectsLayer.pipe(Layer.provide(brokers)))),
@@ -74,7 +102,6 @@ export const engineLayer = (config: EngineConfig) => {
   const watcher = OrderWatcher.layer({ ...OrderWatcher.defaultWatcherConfig, ...config.watcher }).pipe(
     Layer.provide(Layer.mergeAll(runtime, brokers, db)),
   )
-  const ticks = TickHub.layer()
   // Every tick reaches the paper brokers first, so fills happen at the price the exits see.
   const paperTicks = Layer.scopedDiscard(
     Effect.gen(function* () {
@@ -115,12 +142,40 @@ const instrumentsOf = (config: EngineConfig): Instruments =>
  * and the live stream.
  */
 export const serverLayer = (config: WardenConfig) => {
-  const paperAccounts = config.accounts.map((a) => ({
-    accountId: a.id,
-    capital: a.capital,
-    instruments: Instruments.fromList(config.market.instruments),
-  }))
-  const engine = engineLayer({ database: { filename: config.db, synchronous: config.synchronous }, paperAccounts })
+  const instrumentList = Instruments.fromList(config.market.instruments)
+  const paperAccounts = config.accounts.flatMap((a) =>
+    a.broker === "paper" ? [{ accountId: a.id, capital: a.capital, instruments: instrumentList }] : [],
+  )
+  const liveAccounts = config.accounts.flatMap((a): Array<LiveAccount> => {
+    if (a.broker === "shoonya") {
+      const credentials = { userId: a.userId, accessToken: accessTokenOf(a), ...(a.actid ? { actid: a.actid } : {}) }
+      const urls = { ...(a.baseUrl ? { baseUrl: a.baseUrl } : {}), ...(a.wsUrl ? { wsUrl: a.wsUrl } : {}) }
+      return [
+        {
+          accountId: a.id,
+          connect: (lastPrice) =>
+            ShoonyaBroker.make({ accountId: a.id, credentials, instruments: instrumentList, lastPrice, ...urls }),
+        },
+      ]
+    }
+    if (a.broker === "dhan") {
+      const credentials = { clientId: a.clientId, accessToken: accessTokenOf(a) }
+      const urls = { ...(a.baseUrl ? { baseUrl: a.baseUrl } : {}), ...(a.wsUrl ? { wsUrl: a.wsUrl } : {}) }
+      return [
+        {
+          accountId: a.id,
+          connect: (lastPrice) =>
+            DhanBroker.make({ accountId: a.id, credentials, instruments: instrumentList, lastPrice, ...urls }),
+        },
+      ]
+    }
+    return []
+  })
+  const engine = engineLayer({
+    database: { filename: config.db, synchronous: config.synchronous },
+    paperAccounts,
+    liveAccounts,
+  })
   const instruments = Layer.succeed(InstrumentMaster, Instruments.fromList(config.market.instruments))
   // An entry's trade opens (with its stop, target and trailing) when its order executes.
   const entryTrades = Layer.effect(
@@ -155,4 +210,52 @@ export const serverLayer = (config: WardenConfig) => {
     webhook: { secret: config.webhook.secret ?? "", accountId: config.webhook.accountId ?? config.accounts[0]!.id },
   }).pipe(Layer.provide(services))
   return Layer.merge(services, http)
+}
+
+/** What a simulation runs: the engine's configuration, its instrument master and the risk limits. */
+export interface SimulationEngineConfig extends EngineConfig {
+  readonly instruments: Instruments
+  readonly risk: Partial<RiskOptions>
+}
+
+/**
+ * The engine as `warden simulate` drives it: the engine layer, the entry path as `serverLayer`
+ * wires it (instrument master, entry trades, order entry), with the risk manager as the gate, the
+ * continuous exit enforcer and forced unwind. No HTTP server: the simulation calls the services.
+ */
+export const simulationEngineLayer = (config: SimulationEngineConfig) => {
+  const engine = engineLayer(config)
+  const instruments = Layer.succeed(InstrumentMaster, config.instruments)
+  const entryTrades = Layer.effect(
+    OrderEntry.EntryTrades,
+    Effect.map(TradeManager, (trades) => ({
+      prepare: (command: UniversalOrderCommand, orderId: string) =>
+        Effect.map(
+          trades.prepare(
+            {
+              accountId: command.accountId,
+              symbol: command.symbol,
+              exchange: command.exchange,
+              product: command.product,
+              side: command.side,
+              stopLoss: command.stopLoss,
+              target: command.target,
+              trailing: command.trailing,
+            },
+            orderId,
+          ),
+          (tradeId): string | null => tradeId,
+        ),
+    })),
+  ).pipe(Layer.provide(engine))
+  const riskBase = Layer.merge(engine, RiskConfig.layer(config.risk))
+  const manager = Layer.merge(riskBase, RiskManager.Default.pipe(Layer.provide(riskBase)))
+  const risk = Layer.mergeAll(
+    manager,
+    RiskManager.gate.pipe(Layer.provide(manager)),
+    ExitEnforcer.Default.pipe(Layer.provide(manager)),
+    ForcedUnwind.Default.pipe(Layer.provide(engine)),
+  )
+  const entry = OrderEntry.layer.pipe(Layer.provide(Layer.mergeAll(risk, instruments, entryTrades)))
+  return Layer.mergeAll(risk, instruments, entry, Diagnostics.Default.pipe(Layer.provide(engine)))
 }

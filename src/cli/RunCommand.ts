@@ -7,7 +7,7 @@
  * the process exits 0.
  */
 import { Clock, Effect, Layer, Queue } from "effect"
-import { ConfigError, loadConfig, type WardenConfig } from "../config/WardenConfig.js"
+import { accessTokenOf, ConfigError, loadConfig, type WardenConfig } from "../config/WardenConfig.js"
 import { bindHost } from "../http/HttpServer.js"
 import { serverLayer } from "../main.js"
 import { ActorRuntime } from "../runtime/ActorRuntime.js"
@@ -66,7 +66,11 @@ const demoEntries = (config: WardenConfig) =>
 export const runCommand = (values: Record<string, string | boolean | undefined>) =>
   Effect.gen(function* () {
     const config = yield* Effect.try({
-      try: () => loadConfig(typeof values.config === "string" ? values.config : undefined),
+      try: () => {
+        const c = loadConfig(typeof values.config === "string" ? values.config : undefined)
+        for (const a of c.accounts) if (a.broker !== "paper") accessTokenOf(a)
+        return c
+      },
       catch: (e) => new CliExit(2, e instanceof ConfigError ? `warden: bad configuration: ${e.message}` : String(e)),
     })
     const port = typeof values.port === "string" ? Number(values.port) : config.http.port

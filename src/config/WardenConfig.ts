@@ -19,11 +19,36 @@ const Instrument = Schema.Struct({
   volatilityBps: Schema.optionalWith(Schema.Number.pipe(Schema.nonNegative()), { default: () => 3 }),
 })
 
-const Account = Schema.Struct({
+const PaperAccount = Schema.Struct({
   id: Schema.String.pipe(Schema.minLength(1)),
   broker: Schema.optionalWith(Schema.Literal("paper"), { default: () => "paper" as const }),
   capital: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 2_000_000 }),
 })
+
+/** Where a live account's access token comes from: the file, or (better) an environment variable. */
+const TokenFields = {
+  accessToken: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
+  accessTokenEnv: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
+  baseUrl: Schema.optional(Schema.String),
+  wsUrl: Schema.optional(Schema.String),
+}
+
+const ShoonyaAccount = Schema.Struct({
+  id: Schema.String.pipe(Schema.minLength(1)),
+  broker: Schema.Literal("shoonya"),
+  userId: Schema.String.pipe(Schema.minLength(1)),
+  actid: Schema.optional(Schema.String),
+  ...TokenFields,
+})
+
+const DhanAccount = Schema.Struct({
+  id: Schema.String.pipe(Schema.minLength(1)),
+  broker: Schema.Literal("dhan"),
+  clientId: Schema.String.pipe(Schema.minLength(1)),
+  ...TokenFields,
+})
+
+const Account = Schema.Union(ShoonyaAccount, DhanAccount, PaperAccount)
 
 const defaultInstruments = [
   {
@@ -101,6 +126,25 @@ export const WardenConfigSchema = Schema.Struct({
 
 /** The engine's configuration, every field present. */
 export type WardenConfig = typeof WardenConfigSchema.Type
+
+/**
+ * A live account's access token: `accessToken` from the file, else the environment variable named
+ * by `accessTokenEnv` (default `WARDEN_<ID>_TOKEN`). Never logged.
+ */
+export const accessTokenOf = (
+  a: { id: string; accessToken?: string | undefined; accessTokenEnv?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): string => {
+  const name = a.accessTokenEnv ?? `WARDEN_${a.id.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_TOKEN`
+  const token = a.accessToken ?? env[name]
+  if (!token)
+    throw new ConfigError(
+      "(environment)",
+      `accounts[${a.id}].accessToken`,
+      `no access token: set ${name} or accessToken`,
+    )
+  return token
+}
 
 /** A configuration that could not be read: the file, the field path and why. */
 export class ConfigError extends Error {

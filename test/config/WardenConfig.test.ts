@@ -1,0 +1,44 @@
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import { accessTokenOf, ConfigError, loadConfig } from "../../src/config/WardenConfig.js"
+import { tempDir } from "../fixtures/TestEngine.js"
+
+const file = (content: unknown) => {
+  const path = join(tempDir(), "warden.config.json")
+  writeFileSync(path, typeof content === "string" ? content : JSON.stringify(content))
+  return path
+}
+
+describe("configuration", () => {
+  it("defaults every field: no file gives a paper account, a simulated market and a loopback API", () => {
+    const c = loadConfig(undefined, {})
+    expect(c.db).toBe("data/warden.db")
+    expect(c.accounts).toEqual([{ id: "PAPER1", broker: "paper", capital: 2_000_000 }])
+    expect(c.http.token).toBeNull()
+    expect(c.market.simulated).toBe(true)
+  })
+
+  it("lets WARDEN_DB, WARDEN_PORT and WARDEN_TOKEN override the file", () => {
+    const c = loadConfig(file({ db: "a.db", http: { port: 1 } }), {
+      WARDEN_DB: "b.db",
+      WARDEN_PORT: "9",
+      WARDEN_TOKEN: "tok-123456",
+    })
+    expect([c.db, c.http.port, c.http.token]).toEqual(["b.db", 9, "tok-123456"])
+  })
+
+  it("names the field at fault in a bad file", () => {
+    expect(() => loadConfig(file({ http: { port: "eighty" } }), {})).toThrow(/http\.port/)
+    expect(() => loadConfig(file({ accounts: [{ id: "S1", broker: "shoonya" }] }), {})).toThrow(ConfigError)
+    expect(() => loadConfig(file({ surprise: 1 }), {})).toThrow(/surprise/)
+    expect(() => loadConfig(file("{not json"), {})).toThrow(/warden\.config\.json/)
+  })
+
+  it("takes a live account's token from the environment, never requiring it in the file", () => {
+    const c = loadConfig(file({ accounts: [{ id: "dhan-1", broker: "dhan", clientId: "1100" }] }), {})
+    const account = c.accounts[0]!
+    expect(() => accessTokenOf(account as never, {})).toThrow(/WARDEN_DHAN_1_TOKEN/)
+    expect(accessTokenOf(account as never, { WARDEN_DHAN_1_TOKEN: "jwt" })).toBe("jwt")
+  })
+})
