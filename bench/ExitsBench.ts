@@ -63,7 +63,9 @@ const inEngine = <A>(e: Effect.Effect<A, unknown, Needs>) => {
     exits: { timeSweepMs: 0 },
   })
   return Effect.runPromise(
-    Effect.scoped(e.pipe(Effect.provide(layer as Layer.Layer<Exclude<Needs, Scope.Scope>>))).pipe(Logger.withMinimumLogLevel(LogLevel.Warning)) as Effect.Effect<A>,
+    Effect.scoped(e.pipe(Effect.provide(layer as Layer.Layer<Exclude<Needs, Scope.Scope>>))).pipe(
+      Logger.withMinimumLogLevel(LogLevel.Warning),
+    ) as Effect.Effect<A>,
   )
 }
 
@@ -74,7 +76,18 @@ const openTrades = (n: number, symbols: ReadonlyArray<string>, product: "MIS" | 
     const monitor = yield* ExitMonitor
     yield* Effect.forEach(
       Array.from({ length: n }, (_, i) => i),
-      (i) => tm.open({ accountId: "U1", symbol: symbols[i % symbols.length]!, exchange: "NSE", product, direction: "LONG", qty: 10, entryPrice: 1_000, stopLoss: 900, target: 1_100 }),
+      (i) =>
+        tm.open({
+          accountId: "U1",
+          symbol: symbols[i % symbols.length]!,
+          exchange: "NSE",
+          product,
+          direction: "LONG",
+          qty: 10,
+          entryPrice: 1_000,
+          stopLoss: 900,
+          target: 1_100,
+        }),
       { concurrency: 256, discard: true },
     )
     while (monitor.index.size < n) yield* Effect.sleep("10 millis")
@@ -90,7 +103,18 @@ export const exitStormMs = (trades: number): Promise<number> =>
       const symbols = Array.from({ length: Math.max(1, trades / 10) }, (_, i) => `SYM${i}`)
       for (const s of symbols) {
         yield* hub.publish({ symbol: s, exchange: "NSE", ltp: 1_000, at: Date.now() })
-        yield* paper.place({ clientTag: `seed-${s}`, accountId: "U1", symbol: s, exchange: "NSE", side: "BUY", qty: 100, product: "MIS", orderType: "MARKET", price: null, triggerPrice: null })
+        yield* paper.place({
+          clientTag: `seed-${s}`,
+          accountId: "U1",
+          symbol: s,
+          exchange: "NSE",
+          side: "BUY",
+          qty: 100,
+          product: "MIS",
+          orderType: "MARKET",
+          price: null,
+          triggerPrice: null,
+        })
       }
       yield* openTrades(trades, symbols, "MIS")
       const t0 = performance.now()
@@ -114,7 +138,13 @@ export const tickToOrderMs = (samples: number): Promise<{ p50: number; p99: numb
       const load = yield* Effect.fork(
         Effect.forever(
           Effect.gen(function* () {
-            for (let i = 0; i < 100; i++, k++) yield* hub.publish({ symbol: background[k % 1_000]!, exchange: "NSE", ltp: 1_000 + (k % 7), at: Date.now() })
+            for (let i = 0; i < 100; i++, k++)
+              yield* hub.publish({
+                symbol: background[k % 1_000]!,
+                exchange: "NSE",
+                ltp: 1_000 + (k % 7),
+                at: Date.now(),
+              })
             yield* Effect.sleep("10 millis")
           }),
         ),
@@ -124,7 +154,17 @@ export const tickToOrderMs = (samples: number): Promise<{ p50: number; p99: numb
       for (let s = 0; s < samples; s++) {
         const symbol = `FIRE${s}`
         yield* hub.publish({ symbol, exchange: "NSE", ltp: 1_000, at: Date.now() })
-        const id = yield* tm.open({ accountId: "U1", symbol, exchange: "NSE", product: "NRML", direction: "LONG", qty: 1, entryPrice: 1_000, stopLoss: 990, target: null })
+        const id = yield* tm.open({
+          accountId: "U1",
+          symbol,
+          exchange: "NSE",
+          product: "NRML",
+          direction: "LONG",
+          qty: 1,
+          entryPrice: 1_000,
+          stopLoss: 990,
+          target: null,
+        })
         while (!monitor.index.has(id)) yield* Effect.sleep("1 millis")
         yield* Queue.takeAll(sub)
         const t0 = performance.now()
@@ -132,7 +172,8 @@ export const tickToOrderMs = (samples: number): Promise<{ p50: number; p99: numb
         const cause = `exi_${id}_STOP_LOSS_0#`
         for (;;) {
           const t = yield* Queue.take(sub)
-          if (t.actorType === "order" && t.to === "SENT_TO_BROKER.awaitingAck" && (t.cause ?? "").startsWith(cause)) break
+          if (t.actorType === "order" && t.to === "SENT_TO_BROKER.awaitingAck" && (t.cause ?? "").startsWith(cause))
+            break
         }
         ms.push(performance.now() - t0)
       }

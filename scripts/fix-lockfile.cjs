@@ -10,7 +10,10 @@ const lock = JSON.parse(fs.readFileSync("package-lock.json", "utf8"))
 const pk = lock.packages
 let added = 0
 const platform = (name) => {
-  const m = /-(android|darwin|win32|linux|freebsd|openbsd|openharmony|sunos|aix|netbsd)-(arm64|x64|arm|ia32|riscv64|ppc64|s390x|loong64|loongarch64|arm-gnueabihf|arm-musleabihf|arm64-gnu|arm64-musl|x64-gnu|x64-musl|x64-msvc|arm64-msvc|ia32-msvc|riscv64-gnu|riscv64-musl|ppc64-gnu|s390x-gnu|loong64-gnu|arm-eabi|x64-gnu|arm64-ohos|x64-ohos)?/.exec(name)
+  const m =
+    /-(android|darwin|win32|linux|freebsd|openbsd|openharmony|sunos|aix|netbsd)-(arm64|x64|arm|ia32|riscv64|ppc64|s390x|loong64|loongarch64|arm-gnueabihf|arm-musleabihf|arm64-gnu|arm64-musl|x64-gnu|x64-musl|x64-msvc|arm64-msvc|ia32-msvc|riscv64-gnu|riscv64-musl|ppc64-gnu|s390x-gnu|loong64-gnu|arm-eabi|x64-gnu|arm64-ohos|x64-ohos)?/.exec(
+      name,
+    )
   return m
 }
 for (const [path, entry] of Object.entries(pk)) {
@@ -19,7 +22,9 @@ for (const [path, entry] of Object.entries(pk)) {
     if (pk[target] || pk[`${path}/node_modules/${dep}`]) continue
     const version = String(spec).replace(/^[\^~=]/, "")
     const m = /(android|darwin|win32|linux|freebsd|openbsd|openharmony|sunos|aix|netbsd)/.exec(dep)
-    const c = /(arm64|x64|ia32|riscv64|ppc64|s390x|loong64|arm)/.exec(dep.replace(/-(gnueabihf|musleabihf|eabi|msvc|gnu|musl|ohos)$/, ""))
+    const c = /(arm64|x64|ia32|riscv64|ppc64|s390x|loong64|arm)/.exec(
+      dep.replace(/-(gnueabihf|musleabihf|eabi|msvc|gnu|musl|ohos)$/, ""),
+    )
     const e = { version, optional: true }
     if (entry.dev) e.dev = true
     if (m) e.os = [m[1] === "openharmony" ? "openharmony" : m[1]]
@@ -30,7 +35,9 @@ for (const [path, entry] of Object.entries(pk)) {
     added++
   }
 }
-const sorted = Object.fromEntries(Object.entries(pk).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : 1)))
+const sorted = Object.fromEntries(
+  Object.entries(pk).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : 1)),
+)
 lock.packages = sorted
 fs.writeFileSync("package-lock.json", JSON.stringify(lock, null, 2) + "\n")
 console.log("added", added)

@@ -56,6 +56,12 @@ const commands: Record<string, Command> = {
     },
     run: lazy("./AuditCommand.js", "auditCommand"),
   },
+  simulate: {
+    summary: "run a scenario against the engine with simulated time, ticks and broker faults (SCENARIOS.md)",
+    usage: "warden simulate FILE [--seed N] [--report OUT.json] [--db FILE]",
+    options: { seed: { type: "string" }, report: { type: "string" }, db: { type: "string" } },
+    run: lazy("./SimulateCommand.js", "simulateCommand"),
+  },
   diagrams: {
     summary: "write a Mermaid state diagram per machine into diagrams/",
     usage: "warden diagrams [--out DIR]",

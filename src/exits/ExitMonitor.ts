@@ -158,7 +158,10 @@ export class ExitMonitor extends Effect.Service<ExitMonitor>()("warden/ExitMonit
       )
     yield* Effect.forkScoped(
       Effect.forever(
-        Effect.flatMap(Queue.takeAll(transitions), (batch) => Effect.forEach(batch, followSafely, { discard: true })),
+        // Waits for at least one transition: `takeAll` alone answers an empty batch at once (a busy loop).
+        Effect.flatMap(Queue.takeBetween(transitions, 1, Number.MAX_SAFE_INTEGER), (batch) =>
+          Effect.forEach(batch, followSafely, { discard: true }),
+        ),
       ),
     )
     for (let i = 0; i < config.qualifyConcurrencyMax; i++) yield* Effect.forkScoped(worker)

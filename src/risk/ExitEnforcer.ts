@@ -87,19 +87,29 @@ export class ExitEnforcer extends Effect.Service<ExitEnforcer>()("warden/ExitEnf
         yield* Effect.logWarning(`enforcer ${kind}: ${action} ${accountId}: ${detail}`)
       })
 
-    /** Asks the exit service for these exits and records what it placed for the account. */
+    /** Asks the exit service for these exits, again (bounded) while the broker could not be read. */
     const requestExits = (accountId: string, kind: Kind, request: ExitRequest, detail: string) =>
       Effect.gen(function* () {
-        const result = yield* exits.requestExit(accountScoped(accountId, request))
-        const placed = result.placed.filter((p) => p.accountId === accountId)
-        const skipped = result.skipped.filter((s) => s.accountId === accountId)
-        if (placed.length > 0) {
-          const what = placed.map((p) => `${p.side} ${p.qty} ${p.symbol} ${p.product}`).join(", ")
-          yield* intervene(accountId, kind, "exit", `${detail}; placed ${what}`, placed.length)
+        for (let attempt = 0; ; attempt++) {
+          const result = yield* exits.requestExit(accountScoped(accountId, request))
+          const placed = result.placed.filter((p) => p.accountId === accountId)
+          const skipped = result.skipped.filter((s) => s.accountId === accountId)
+          if (placed.length > 0) {
+            const what = placed.map((p) => `${p.side} ${p.qty} ${p.symbol} ${p.product}`).join(", ")
+            yield* intervene(accountId, kind, "exit", `${detail}; placed ${what}`, placed.length)
+          }
+          const unread = placed.length === 0 && skipped.some((s) => s.reason.startsWith("BROKER"))
+          if (unread && attempt < config.exitRetriesMax) {
+            yield* Effect.sleep(config.exitRetryDelayMs)
+            continue
+          }
+          const blocked = skipped.filter((s) => !/^(EXIT_WORKING|FLAT|CNC)/.test(s.reason))
+          if (blocked.length > 0)
+            yield* Effect.logWarning(
+              `enforcer ${kind}: exits not placed for ${accountId}: ${blocked.map((s) => `${s.symbol ?? "*"}: ${s.reason}`).join("; ")}`,
+            )
+          return
         }
-        const blocked = skipped.filter((s) => !s.reason.startsWith("EXIT_WORKING") && !s.reason.startsWith("FLAT") && !s.reason.startsWith("CNC"))
-        if (blocked.length > 0)
-          yield* Effect.logWarning(`enforcer ${kind}: exits not placed for ${accountId}: ${blocked.map((s) => `${s.symbol ?? "*"}: ${s.reason}`).join("; ")}`)
       })
 
     /** Exits every open position of the account, when one is not already exiting. */
@@ -133,8 +143,19 @@ export class ExitEnforcer extends Effect.Service<ExitEnforcer>()("warden/ExitEnf
         for (const product of ["MIS", "NRML"] as const) {
           const symbols = chosen.filter((p) => p.product === product).map((p) => p.symbol)
           if (symbols.length === 0) continue
-          const request = { scope: "SYMBOLS", symbols, product, reason: "POSITION_CAP" as ExitReason, source: "risk" } as const
-          yield* requestExits(accountId, "POSITION_CAP", request, `${detail}: closing the smallest ${symbols.join(", ")}`)
+          const request = {
+            scope: "SYMBOLS",
+            symbols,
+            product,
+            reason: "POSITION_CAP" as ExitReason,
+            source: "risk",
+          } as const
+          yield* requestExits(
+            accountId,
+            "POSITION_CAP",
+            request,
+            `${detail}: closing the smallest ${symbols.join(", ")}`,
+          )
         }
       })
 
@@ -148,7 +169,12 @@ export class ExitEnforcer extends Effect.Service<ExitEnforcer>()("warden/ExitEnf
         const uncovered = open.filter((p) => !exiting.has(keyOf(p)))
         const { standing, pnl } = facts
         if (standing.forcedUnwind)
-          return yield* exitEverything(accountId, "FORCED_UNWIND", uncovered, `forced unwind (${standing.unwindReason})`)
+          return yield* exitEverything(
+            accountId,
+            "FORCED_UNWIND",
+            uncovered,
+            `forced unwind (${standing.unwindReason})`,
+          )
         const breached = pnl.total <= -limits.maxDailyLoss
         const detail = `day P&L ${rupees(pnl.total)}, loss limit ${limits.maxDailyLoss}`
         if (breached && standing.state !== "HALTED") {

@@ -32,8 +32,12 @@ export interface RiskOptions extends RiskLimits {
   readonly enforceIntervalMs: number
   /** Longest one account's check may take before it is abandoned (and retried next cycle), in ms. */
   readonly accountCheckTimeoutMs: number
-  /** Longest a broker read (positions, funds) may take in a risk decision, in ms. */
+  /** Longest a broker read (positions, funds) may take in a risk decision, retry included, in ms. */
   readonly brokerReadTimeoutMs: number
+  /** Times the enforcer asks again, within a cycle, for exits the broker could not be read for. */
+  readonly exitRetriesMax: number
+  /** Pause before such a retry, in ms. */
+  readonly exitRetryDelayMs: number
   /** Exchange time offset from UTC in minutes, for the start of the trading day (IST: 330). */
   readonly utcOffsetMinutes: number
 }
@@ -51,6 +55,8 @@ export const defaultRiskOptions: RiskOptions = {
   enforceIntervalMs: 5_000,
   accountCheckTimeoutMs: 20_000,
   brokerReadTimeoutMs: 3_000,
+  exitRetriesMax: 2,
+  exitRetryDelayMs: 250,
   utcOffsetMinutes: 330,
 }
 
@@ -80,6 +86,8 @@ export const RiskOptionsSchema = Schema.partial(
     enforceIntervalMs: Ms,
     accountCheckTimeoutMs: Ms,
     brokerReadTimeoutMs: Ms,
+    exitRetriesMax: Count,
+    exitRetryDelayMs: Count,
     utcOffsetMinutes: Schema.Int,
   }),
 )

@@ -73,6 +73,12 @@ export interface RiskReport {
   readonly working: ReadonlyArray<WorkingOrder>
 }
 
+/** A cause in one line: the error's message. */
+const messageOf = (cause: Cause.Cause<unknown>): string => {
+  const e = Cause.squash(cause)
+  return e instanceof Error ? e.message : String(e)
+}
+
 type WorkingRow = {
   order_id: string
   symbol: string
@@ -111,12 +117,13 @@ export class RiskManager extends Effect.Service<RiskManager>()("warden/RiskManag
     }
     const last = (symbol: string) => hub.last(symbol)?.ltp
 
-    /** A broker read bounded in time; null (logged) when it fails, times out or dies. */
+    /** A broker read, retried once and bounded in time; null (logged) when it fails, times out or dies. */
     const brokerRead = <A>(accountId: string, what: string, read: (b: Broker) => Effect.Effect<A, unknown>) =>
       Effect.flatMap(brokers.forAccount(accountId), read).pipe(
+        Effect.retry({ times: 1 }),
         Effect.timeoutFail({ duration: config.brokerReadTimeoutMs, onTimeout: () => new Error(`${what} timed out`) }),
         Effect.catchAllCause((cause) =>
-          Effect.as(Effect.logWarning(`risk: broker ${what} unreadable for ${accountId}: ${Cause.pretty(cause)}`), null),
+          Effect.as(Effect.logWarning(`risk: broker ${what} unreadable for ${accountId}: ${messageOf(cause)}`), null),
         ),
       )
 
@@ -126,7 +133,15 @@ export class RiskManager extends Effect.Service<RiskManager>()("warden/RiskManag
           SELECT symbol, exchange, product, SUM(CASE side WHEN 'BUY' THEN filled_qty ELSE -filled_qty END) AS net
           FROM orders WHERE account_id = ${accountId} GROUP BY symbol, exchange, product`),
         (rows) =>
-          rows.map((r): PositionRow => ({ symbol: r.symbol, exchange: r.exchange, product: r.product, netQty: r.net, ltp: last(r.symbol) ?? 0 })),
+          rows.map(
+            (r): PositionRow => ({
+              symbol: r.symbol,
+              exchange: r.exchange,
+              product: r.product,
+              netQty: r.net,
+              ltp: last(r.symbol) ?? 0,
+            }),
+          ),
       )
 
     const workingOrders = (accountId: string, excluding: string | null) =>
@@ -137,15 +152,17 @@ export class RiskManager extends Effect.Service<RiskManager>()("warden/RiskManag
         (rows) =>
           rows
             .filter((r) => r.order_id !== excluding)
-            .map((r): WorkingOrder => ({
-              orderId: r.order_id,
-              symbol: r.symbol,
-              exchange: r.exchange,
-              product: r.product,
-              side: r.side,
-              remainingQty: Math.max(0, r.qty - r.filled_qty),
-              purpose: r.purpose,
-            })),
+            .map(
+              (r): WorkingOrder => ({
+                orderId: r.order_id,
+                symbol: r.symbol,
+                exchange: r.exchange,
+                product: r.product,
+                side: r.side,
+                remainingQty: Math.max(0, r.qty - r.filled_qty),
+                purpose: r.purpose,
+              }),
+            ),
       )
 
     const dayTrades = (accountId: string) =>
@@ -154,14 +171,16 @@ export class RiskManager extends Effect.Service<RiskManager>()("warden/RiskManag
         const rows = yield* Effect.orDie(sql<TradeRow>`
           SELECT symbol, direction, qty, entry_price, status, realized_pnl FROM trades
           WHERE account_id = ${accountId} AND (status <> 'CLOSED' OR closed_at >= ${dayStart})`)
-        return rows.map((r): DayTrade => ({
-          symbol: r.symbol,
-          direction: r.direction,
-          qty: r.qty,
-          entryPrice: r.entry_price,
-          status: r.status,
-          realizedPnl: r.realized_pnl,
-        }))
+        return rows.map(
+          (r): DayTrade => ({
+            symbol: r.symbol,
+            direction: r.direction,
+            qty: r.qty,
+            entryPrice: r.entry_price,
+            status: r.status,
+            realizedPnl: r.realized_pnl,
+          }),
+        )
       })
 
     /** Gathers one account's facts: standing, positions, working orders, funds (when asked), P&L. */
@@ -180,8 +199,19 @@ export class RiskManager extends Effect.Service<RiskManager>()("warden/RiskManag
         const positions =
           book === null
             ? yield* enginePositions(accountId)
-            : book.map((p): PositionRow => ({ symbol: p.symbol, exchange: p.exchange, product: p.product, netQty: p.netQty, ltp: last(p.symbol) ?? p.ltp }))
-        const symbolLtp = request.symbol === undefined ? undefined : (last(request.symbol) ?? book?.find((p) => p.symbol === request.symbol)?.ltp)
+            : book.map(
+                (p): PositionRow => ({
+                  symbol: p.symbol,
+                  exchange: p.exchange,
+                  product: p.product,
+                  netQty: p.netQty,
+                  ltp: last(p.symbol) ?? p.ltp,
+                }),
+              )
+        const symbolLtp =
+          request.symbol === undefined
+            ? undefined
+            : (last(request.symbol) ?? book?.find((p) => p.symbol === request.symbol)?.ltp)
         return {
           standing,
           positions,
@@ -203,7 +233,9 @@ export class RiskManager extends Effect.Service<RiskManager>()("warden/RiskManag
           VALUES (${command.accountId}, ${command.commandId}, ${command.executionType}, ${command.symbol},
             ${command.side}, ${command.qty}, ${block.code}, ${reason}, ${at})`)
         yield* Metric.increment(Metric.tagged(riskBlocks, "code", block.code))
-        yield* Effect.logWarning(`risk refused ${command.executionType} ${command.side} ${command.qty} ${command.symbol}: ${reason}`)
+        yield* Effect.logWarning(
+          `risk refused ${command.executionType} ${command.side} ${command.qty} ${command.symbol}: ${reason}`,
+        )
         return reason
       })
 
@@ -231,10 +263,10 @@ export class RiskManager extends Effect.Service<RiskManager>()("warden/RiskManag
         .withPermits(1)(judge(command))
         .pipe(
           Effect.catchAllCause((cause) =>
-            Effect.as(
-              Effect.logError(`risk check failed for ${command.commandId}: ${Cause.pretty(cause)}`),
-              { allow: false, reason: "RISK_ERROR: the risk check failed; see the log" } as const,
-            ),
+            Effect.as(Effect.logError(`risk check failed for ${command.commandId}: ${Cause.pretty(cause)}`), {
+              allow: false,
+              reason: "RISK_ERROR: the risk check failed; see the log",
+            } as const),
           ),
           Effect.annotateLogs({ commandId: command.commandId, accountId: command.accountId }),
         )
@@ -257,9 +289,11 @@ export class RiskManager extends Effect.Service<RiskManager>()("warden/RiskManag
       /** The limits that apply to an account. */
       limitsOf: (accountId: string) => limitsFor(config, accountId),
       /** HALTED by hand (or by the enforcer): no entries; exits and cancels pass. */
-      halt: (accountId: string, reason: string, cause = "risk:manual") => move(accountId, { type: "risk.halt", reason }, cause),
+      halt: (accountId: string, reason: string, cause = "risk:manual") =>
+        move(accountId, { type: "risk.halt", reason }, cause),
       /** REDUCING by hand (or by the enforcer): only exposure-reducing orders. */
-      reduce: (accountId: string, reason: string, cause = "risk:manual") => move(accountId, { type: "risk.reduce", reason }, cause),
+      reduce: (accountId: string, reason: string, cause = "risk:manual") =>
+        move(accountId, { type: "risk.reduce", reason }, cause),
       /** Back to ACTIVE. */
       resume: (accountId: string, cause = "risk:manual") => move(accountId, { type: "risk.resume" }, cause),
       /** Writes an enforcer intervention for diagnostics. */

@@ -104,7 +104,8 @@ export const marginAndReserve = (
   if (funds === null) return { code: "FUNDS_UNAVAILABLE", detail: "the broker's funds could not be read" }
   const price = priceOf(command, facts) ?? 0
   const key = keyOf(command)
-  const before = netOf(facts.positions, key) + signed(command.side, qtyWorking(workingOn(facts.working, key), command.side))
+  const before =
+    netOf(facts.positions, key) + signed(command.side, qtyWorking(workingOn(facts.working, key), command.side))
   const closable = command.side === "BUY" ? Math.max(0, -before) : Math.max(0, before)
   const opening = Math.max(0, command.qty - closable)
   const required = limits.marginRates[command.product] * opening * price

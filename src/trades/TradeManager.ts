@@ -247,7 +247,8 @@ export class TradeManager extends Effect.Service<TradeManager>()("warden/TradeMa
       )
     yield* Effect.forkScoped(
       Effect.forever(
-        Effect.flatMap(Queue.takeAll(transitions), (batch) =>
+        // Waits for at least one transition: `takeAll` alone answers an empty batch at once (a busy loop).
+        Effect.flatMap(Queue.takeBetween(transitions, 1, Number.MAX_SAFE_INTEGER), (batch) =>
           Effect.forEach(batch, onTransitionSafely, { discard: true }),
         ),
       ),

@@ -1,0 +1,47 @@
+/**
+ * The scenario library runs green against the real engine: every invariant holds and every
+ * `expect` is met; the exits happen for the reasons the scenarios are about.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { loadLibrary } from "../../src/sim/Library.js"
+import { invariantNames } from "../../src/sim/Invariants.js"
+import { runScenario } from "../../src/sim/Simulation.js"
+
+const library = loadLibrary()
+
+const exitReasons: Record<string, ReadonlyArray<string>> = {
+  "long-stop.json": ["STOP_LOSS"],
+  "short-target.json": ["TARGET"],
+  "trailing-long.json": ["TRAILING_STOP"],
+  "trailing-short.json": ["TRAILING_STOP"],
+  "square-off.json": ["SQUARE_OFF"],
+  "forced-unwind.json": ["FORCED_UNWIND", "FORCED_UNWIND"],
+  "daily-loss-halt.json": ["DAILY_LOSS"],
+  "webhook-entry-exit.json": ["WEBHOOK"],
+  "exit-all-with-cnc.json": ["MANUAL", "MANUAL"],
+  "crash-mid-exit.json": ["STOP_LOSS"],
+}
+
+describe("scenario library", () => {
+  it("has at least ten scenarios", () => {
+    expect(library.length).toBeGreaterThanOrEqual(10)
+  })
+
+  for (const { file, scenario } of library) {
+    it.live(
+      `${file} holds every invariant and meets its expectations`,
+      () =>
+        Effect.gen(function* () {
+          const report = yield* runScenario(scenario)
+          expect(report.invariants.map((i) => i.name)).toEqual(invariantNames)
+          expect(report.invariants.filter((i) => !i.ok)).toEqual([])
+          expect(report.unmet).toEqual([])
+          expect(report.ok).toBe(true)
+          const wanted = exitReasons[file]
+          if (wanted) expect(report.trades.map((t) => t.exitReason)).toEqual(wanted)
+        }),
+      { timeout: 30_000 },
+    )
+  }
+})
