@@ -36,6 +36,8 @@ export interface ExitRequest {
   readonly reason: ExitReason
   /** Who asked: `dashboard`, `risk`, `webhook` … */
   readonly source: string
+  /** Only this account's positions (the enforcer's exits); every account when absent. */
+  readonly accountId?: string | null
 }
 
 /** An exit order placed (committed as sent to the broker). */
@@ -275,7 +277,10 @@ export class ExitService extends Effect.Service<ExitService>()("warden/ExitServi
         Effect.gen(function* () {
           const out: Collect = { placed: [], skipped: [] }
           yield* Effect.logInfo(`exit requested: ${req.scope} ${req.product} by ${req.source} (${req.reason})`)
-          yield* Effect.forEach(brokers.all.keys(), (a) => exitAccount(req, a, out), {
+          const accounts = req.accountId
+            ? [...brokers.all.keys()].filter((a) => a === req.accountId)
+            : brokers.all.keys()
+          yield* Effect.forEach(accounts, (a) => exitAccount(req, a, out), {
             concurrency: "unbounded",
             discard: true,
           })
