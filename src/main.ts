@@ -28,8 +28,8 @@ import * as OrderEntry from "./orders/OrderEntry.js"
 import { ExitEnforcer } from "./risk/ExitEnforcer.js"
 import { ForcedUnwind } from "./risk/ForcedUnwind.js"
 import { RiskConfig, type RiskOptions } from "./risk/RiskConfig.js"
-import { RiskGate } from "./risk/RiskGate.js"
 import { RiskManager } from "./risk/RiskManager.js"
+import { StrategyHost } from "./strategy/StrategyHost.js"
 import { Diagnostics } from "./store/Diagnostics.js"
 import { orderEffectsLayer } from "./orders/OrderEffects.js"
 import * as OrderWatcher from "./orders/OrderWatcher.js"
@@ -176,35 +176,10 @@ export const serverLayer = (config: WardenConfig) => {
     paperAccounts,
     liveAccounts,
   })
-  const instruments = Layer.succeed(InstrumentMaster, Instruments.fromList(config.market.instruments))
-  // An entry's trade opens (with its stop, target and trailing) when its order executes.
-  const entryTrades = Layer.effect(
-    OrderEntry.EntryTrades,
-    Effect.map(TradeManager, (trades) => ({
-      prepare: (command: UniversalOrderCommand, orderId: string) =>
-        Effect.map(
-          trades.prepare(
-            {
-              accountId: command.accountId,
-              symbol: command.symbol,
-              exchange: command.exchange,
-              product: command.product,
-              side: command.side,
-              stopLoss: command.stopLoss,
-              target: command.target,
-              trailing: command.trailing,
-            },
-            orderId,
-          ),
-          (tradeId): string | null => tradeId,
-        ),
-    })),
-  ).pipe(Layer.provide(engine))
-  const entry = OrderEntry.layer.pipe(
-    Layer.provide(Layer.mergeAll(engine, instruments, RiskGate.allowAll, entryTrades)),
-  )
+  const trading = tradingLayer(engine, instrumentList, config.risk ?? {})
   const audit = Layer.merge(AuditService.Default, machineDefinitionsLayer).pipe(Layer.provide(engine), Layer.orDie)
-  const services = Layer.mergeAll(engine, instruments, entry, audit, Diagnostics.Default.pipe(Layer.provide(engine)))
+  const strategies = StrategyHost.layer({ strategies: config.strategies ?? [] }).pipe(Layer.provide(trading))
+  const services = Layer.mergeAll(trading, audit, strategies)
   const http = httpLayer({
     ...config.http,
     webhook: { secret: config.webhook.secret ?? "", accountId: config.webhook.accountId ?? config.accounts[0]!.id },
@@ -223,9 +198,16 @@ export interface SimulationEngineConfig extends EngineConfig {
  * wires it (instrument master, entry trades, order entry), with the risk manager as the gate, the
  * continuous exit enforcer and forced unwind. No HTTP server: the simulation calls the services.
  */
-export const simulationEngineLayer = (config: SimulationEngineConfig) => {
-  const engine = engineLayer(config)
-  const instruments = Layer.succeed(InstrumentMaster, config.instruments)
+export const simulationEngineLayer = (config: SimulationEngineConfig) =>
+  tradingLayer(engineLayer(config), config.instruments, config.risk)
+
+/**
+ * Trading over an engine: the instrument master, the entry path (an entry's trade opens when its
+ * order executes), the risk manager as the entry gate, the continuous exit enforcer, forced unwind
+ * and diagnostics. `warden run` and `warden simulate` both build on it.
+ */
+const tradingLayer = (engine: ReturnType<typeof engineLayer>, instruments: Instruments, risk: Partial<RiskOptions>) => {
+  const master = Layer.succeed(InstrumentMaster, instruments)
   const entryTrades = Layer.effect(
     OrderEntry.EntryTrades,
     Effect.map(TradeManager, (trades) => ({
@@ -248,14 +230,14 @@ export const simulationEngineLayer = (config: SimulationEngineConfig) => {
         ),
     })),
   ).pipe(Layer.provide(engine))
-  const riskBase = Layer.merge(engine, RiskConfig.layer(config.risk))
+  const riskBase = Layer.merge(engine, RiskConfig.layer(risk))
   const manager = Layer.merge(riskBase, RiskManager.Default.pipe(Layer.provide(riskBase)))
-  const risk = Layer.mergeAll(
+  const guarded = Layer.mergeAll(
     manager,
     RiskManager.gate.pipe(Layer.provide(manager)),
     ExitEnforcer.Default.pipe(Layer.provide(manager)),
     ForcedUnwind.Default.pipe(Layer.provide(engine)),
   )
-  const entry = OrderEntry.layer.pipe(Layer.provide(Layer.mergeAll(risk, instruments, entryTrades)))
-  return Layer.mergeAll(risk, instruments, entry, Diagnostics.Default.pipe(Layer.provide(engine)))
+  const entry = OrderEntry.layer.pipe(Layer.provide(Layer.mergeAll(guarded, master, entryTrades)))
+  return Layer.mergeAll(guarded, master, entry, Diagnostics.Default.pipe(Layer.provide(engine)))
 }

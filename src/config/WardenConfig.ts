@@ -6,6 +6,8 @@
  */
 import { existsSync, readFileSync } from "node:fs"
 import { Either, ParseResult, Schema } from "effect"
+import { RiskOptionsSchema } from "../risk/RiskConfig.js"
+import { StrategyConfigSchema } from "../strategy/StrategyHost.js"
 
 const Instrument = Schema.Struct({
   symbol: Schema.String,
@@ -114,6 +116,10 @@ export const WardenConfigSchema = Schema.Struct({
       default: () => ({ simulated: true, instruments: defaultInstruments.map((i) => ({ ...i, marketOrders: true })) }),
     },
   ),
+  /** Risk limits (defaults and per account), enforcement interval: see src/risk/RiskConfig.ts. */
+  risk: Schema.optional(RiskOptionsSchema),
+  /** Strategy modules the engine loads: `{ "module": "strategies/Mine.ts", "accountId": "PAPER1" }`. */
+  strategies: Schema.optional(Schema.Array(StrategyConfigSchema)),
   demo: Schema.optionalWith(
     Schema.Struct({
       entryEverySec: Schema.optionalWith(Schema.Number.pipe(Schema.nonNegative()), { default: () => 15 }),

@@ -16,6 +16,12 @@ const order = (over: Record<string, unknown> = {}) =>
     ...over,
   })
 
+/** An account with room for the load test's 40 lots: capital and every limit raised (the simulated market moves meanwhile). */
+const rich = {
+  accounts: [{ id: "PAPER1", capital: 1_000_000_000 }],
+  risk: { maxNotionalPerPosition: 1e12, maxQtyPerPosition: 1e9 },
+}
+
 const stateOf = async (e: Engine, id: string): Promise<string | undefined> => {
   const r = await e.fetch(`/api/v1/actors/${id}`)
   return r.ok ? ((await r.json()) as { state: string }).state : undefined
@@ -178,7 +184,7 @@ describe("the engine process over HTTP", { timeout: 180_000 }, () => {
   })
 
   it("killed with SIGKILL under load, restarts with every committed step and no order sent twice", async () => {
-    const e = await startEngine({ config: { accounts: [{ id: "PAPER1", capital: 1_000_000_000 }] } })
+    const e = await startEngine({ config: rich })
     engines.push(e)
     const sent = Array.from({ length: 40 }, (_, i) =>
       e.fetch("/api/v1/orders", { method: "POST", body: order({ commandId: `load-${i}` }) }).then(
@@ -193,7 +199,7 @@ describe("the engine process over HTTP", { timeout: 180_000 }, () => {
     expect(await e.exited).toBe(null)
     const restarted = await startEngine({
       dir: e.dir,
-      config: { accounts: [{ id: "PAPER1", capital: 1_000_000_000 }] },
+      config: rich,
     })
     engines.push(restarted)
     // Every command accepted before the kill is answered again, once, with its order.
