@@ -19,7 +19,7 @@ const order = (over: Record<string, unknown> = {}) =>
 /** An account with room for the load test's 40 lots: capital and every limit raised (the simulated market moves meanwhile). */
 const rich = {
   accounts: [{ id: "PAPER1", capital: 1_000_000_000 }],
-  risk: { maxNotionalPerPosition: 1e12, maxQtyPerPosition: 1e9 },
+  risk: { maxNotionalPerPosition: 1e12, maxQtyPerPosition: 1e9, maxDailyLoss: 1e12 },
 }
 
 const stateOf = async (e: Engine, id: string): Promise<string | undefined> => {
