@@ -8,6 +8,7 @@ import { parseArgs } from "node:util"
 import { exitsBench } from "./ExitsBench.js"
 import { ordersBench } from "./OrdersBench.js"
 import { runtimeBench } from "./RuntimeBench.js"
+import { simBench } from "./SimBench.js"
 
 const { values } = parseArgs({ options: { json: { type: "string" }, quick: { type: "boolean" } } })
 const quick = values.quick === true
@@ -24,6 +25,7 @@ const result = {
   ...(await runtimeBench(quick)),
   ...(await ordersBench(quick)),
   ...(await exitsBench(quick)),
+  ...(await simBench(quick)),
   benchSeconds: 0,
 }
 result.benchSeconds = Math.round((Date.now() - started) / 1000)
