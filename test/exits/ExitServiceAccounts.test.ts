@@ -20,20 +20,18 @@ describe("requestExit with an account", () => {
         Effect.map(paper.accounts.get(id)!.positions, (ps) => ps.find((p) => p.symbol === "NIFTY26MARFUT")?.netQty ?? 0)
       yield* hub.publish({ symbol: "NIFTY26MARFUT", exchange: "NFO", ltp: 22_000, at: Date.now() })
       for (const id of ["U1", "U2"]) {
-        yield* paper.accounts
-          .get(id)!
-          .place({
-            clientTag: `seed-${id}`,
-            accountId: id,
-            symbol: "NIFTY26MARFUT",
-            exchange: "NFO",
-            side: "BUY",
-            qty: 65,
-            product: "MIS",
-            orderType: "MARKET",
-            price: null,
-            triggerPrice: null,
-          })
+        yield* paper.accounts.get(id)!.place({
+          clientTag: `seed-${id}`,
+          accountId: id,
+          symbol: "NIFTY26MARFUT",
+          exchange: "NFO",
+          side: "BUY",
+          qty: 65,
+          product: "MIS",
+          orderType: "MARKET",
+          price: null,
+          triggerPrice: null,
+        })
       }
       for (let i = 0; i < 200 && ((yield* net("U1")) !== 65 || (yield* net("U2")) !== 65); i++)
         yield* Effect.sleep("10 millis")
