@@ -10,8 +10,9 @@ import { Clock, Effect, Layer, Queue } from "effect"
 import { accessTokenOf, ConfigError, loadConfig, type WardenConfig } from "../config/WardenConfig.js"
 import { bindHost } from "../http/HttpServer.js"
 import { serverLayer } from "../main.js"
+import { TickHub } from "../market/TickHub.js"
+import { OrderEntry } from "../orders/OrderEntry.js"
 import { ActorRuntime } from "../runtime/ActorRuntime.js"
-import { Ids } from "../runtime/Ids.js"
 import { runRandomWalk } from "../sim/RandomWalkFeed.js"
 import { CliExit } from "./Launch.js"
 
@@ -29,36 +30,46 @@ const logTransitions = Effect.gen(function* () {
 })
 
 /**
- * A demo strategy, so a newcomer sees orders flow: one MIS market order of a lot every
- * `demo.entryEverySec`, alternating buy and sell, straight to an Order actor.
+ * A demo strategy, so a newcomer sees the whole flow: every `demo.entryEverySec` one MIS market
+ * entry of a lot, alternating buy and sell, through the same entry path as every other source
+ * (risk, order, fill), with a stop and a target 0.1% away, so its trade soon exits and closes
+ * with its P&L.
  */
 const demoEntries = (config: WardenConfig) =>
   Effect.gen(function* () {
-    const rt = yield* ActorRuntime
-    const ids = yield* Ids
+    const entry = yield* OrderEntry
+    const hub = yield* TickHub
     const first = config.market.instruments[0]!
     const account = config.accounts[0]!.id
+    const tick = first.tickSize
+    const onTick = (x: number) => Number((Math.round(x / tick) * tick).toFixed(4))
     for (let n = 0; ; n++) {
       yield* Effect.sleep(`${config.demo.entryEverySec} seconds`)
-      const orderId = yield* ids.next("ord")
-      const input = {
-        orderId,
-        accountId: account,
-        symbol: first.symbol,
-        exchange: first.exchange,
-        side: n % 2 === 0 ? "BUY" : "SELL",
-        qty: first.lotSize,
-        product: "MIS",
-        orderType: "MARKET",
-        price: null,
-        triggerPrice: null,
-        clientTag: orderId,
-        purpose: "ENTRY",
-        parentId: null,
-        createdAt: yield* Clock.currentTimeMillis,
-      }
-      yield* rt.spawn("order", orderId, input, "demo")
-      yield* rt.send(orderId, { type: "cmd.place" }, "demo")
+      const ltp = hub.last(first.symbol)?.ltp
+      if (ltp === undefined) continue
+      const long = n % 2 === 0
+      const commandId = `demo-${yield* Clock.currentTimeMillis}-${n}`
+      yield* entry
+        .submit({
+          commandId,
+          executionType: "ENTRY",
+          source: "strategy",
+          accountId: account,
+          symbol: first.symbol,
+          exchange: first.exchange,
+          side: long ? "BUY" : "SELL",
+          qty: first.lotSize,
+          product: "MIS",
+          orderType: "MARKET",
+          price: null,
+          triggerPrice: null,
+          stopLoss: onTick(ltp * (long ? 0.999 : 1.001)),
+          target: onTick(ltp * (long ? 1.001 : 0.999)),
+          trailing: null,
+        })
+        .pipe(
+          Effect.catchAll((refused) => Effect.logWarning(`demo entry refused: ${refused.field}: ${refused.message}`)),
+        )
     }
   })
 
