@@ -30,6 +30,12 @@ export interface ExitOptions {
   readonly qualifyConcurrencyMax: number
   /** Positions and trades a `requestExit` works on at once. */
   readonly requestConcurrencyMax: number
+  /**
+   * Broker truth: an exit intent is approved only within the broker's net position on its side
+   * (less exits already working), so it never takes a position through zero. Off only for tests
+   * that open trades with no position behind them at the broker.
+   */
+  readonly capByNetPosition: boolean
   /** Tick, lot, freeze and market-order rules of what the engine exits. */
   readonly instruments: Instruments
 }
@@ -48,6 +54,7 @@ export const defaultExitOptions: ExitOptions = {
   timeSweepMs: 1_000,
   qualifyConcurrencyMax: 64,
   requestConcurrencyMax: 256,
+  capByNetPosition: true,
   instruments: Instruments.empty,
 }
 

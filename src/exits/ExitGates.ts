@@ -18,6 +18,7 @@ export type RejectCode =
   | "QTY_ABOVE_FREEZE"
   | "NO_PRICE"
   | "PRICE_INSANE"
+  | "NOT_IN_POSITION"
 
 /** What the gates look at. */
 export interface GateFacts {
@@ -27,6 +28,11 @@ export interface GateFacts {
   readonly openQty: number
   readonly intentQty: number
   readonly side: Side
+  /**
+   * What the broker's net position leaves for an exit on this side: the net quantity this side
+   * reduces, less the exit orders already working on it; null when the position book is unreadable.
+   */
+  readonly positionRoom: number | null
   /** Other exit intents of the trade that are PENDING, APPROVED.live or PLACED. */
   readonly otherLiveIntents: number
   /** Why exits are halted on the account, or null. */
@@ -56,6 +62,12 @@ export const decide = (f: GateFacts): GateDecision => {
   if (f.exitsHalted !== null) return reject("ACCOUNT_HALTED", `exits are halted on the account: ${f.exitsHalted}`)
   if (!Number.isInteger(f.intentQty) || f.intentQty <= 0 || f.intentQty > f.openQty)
     return reject("QTY_INVALID", `quantity ${f.intentQty} is not within the ${f.openQty} the trade holds`)
+  // Broker truth: an exit only reduces the position; it never takes it through zero.
+  if (f.positionRoom !== null && f.intentQty > f.positionRoom)
+    return reject(
+      "NOT_IN_POSITION",
+      `the broker's position leaves ${Math.max(0, f.positionRoom)} to ${f.side === "SELL" ? "sell" : "buy"} back; exiting ${f.intentQty} would take it through zero`,
+    )
   return priceGate(f) ?? shapeGate(f)
 }
 

@@ -20,6 +20,7 @@ import type { ExitSignalInput } from "../../machines/ExitSignalMachine.js"
 import type { TradeContext } from "../../machines/TradeMachine.js"
 import { exitSideOf, type Side } from "../domain/Trading.js"
 import { TickHub } from "../market/TickHub.js"
+import { Brokers } from "../broker/Brokers.js"
 import { ActorRuntime, type StepOutcome } from "../runtime/ActorRuntime.js"
 import type { OutcomeEvent } from "../runtime/EffectHandlers.js"
 import { Ids } from "../runtime/Ids.js"
@@ -89,6 +90,7 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
     const hub = yield* TickHub
     const settings = yield* ExitSettings
     const config = yield* ExitConfig
+    const brokers = yield* Brokers
     const busy = new Set<string>()
 
     /** Runs `work` holding the trade; BUSY when another fiber holds it. */
@@ -137,6 +139,20 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
         (row) => row?.n ?? 0,
       )
 
+    /** The broker's net quantity this exit side reduces, less exit orders working on it; null when unreadable. */
+    const positionRoom = (accountId: string, symbol: string, product: string, side: Side) =>
+      Effect.gen(function* () {
+        const broker = yield* brokers.forAccount(accountId)
+        const net = (yield* broker.positions).find((p) => p.symbol === symbol && p.product === product)?.netQty ?? 0
+        const working = yield* firstRow(
+          sql<{ q: number | null }>`
+            SELECT SUM(qty - filled_qty) AS q FROM orders
+            WHERE account_id = ${accountId} AND symbol = ${symbol} AND product = ${product} AND purpose = 'EXIT'
+              AND side = ${side} AND status IN ('CREATED', 'SENT_TO_BROKER', 'PARTIAL')`,
+        )
+        return Math.max(0, side === "SELL" ? net : -net) - (working?.q ?? 0)
+      }).pipe(Effect.catchAll(() => Effect.succeed(null)))
+
     /** The gates' decision on an intent's terms, as the event that commits it. */
     const decisionFor = (terms: IntentTerms, detectedPrice: number | null) =>
       Effect.gen(function* () {
@@ -147,6 +163,10 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
           intentQty: terms.qty,
           side: terms.side,
           otherLiveIntents: yield* otherLiveIntents(terms.tradeId, terms.intentId),
+          positionRoom:
+            config.capByNetPosition && Option.isSome(trade)
+              ? yield* positionRoom(terms.accountId, terms.symbol, trade.value.c.product, terms.side)
+              : null,
           exitsHalted: settings.exitsHalted(terms.accountId),
           instrument: instrumentOf(config.instruments, terms.exchange, terms.symbol),
           detectedPrice,

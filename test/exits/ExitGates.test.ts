@@ -14,6 +14,7 @@ const facts = (over: Partial<GateFacts> = {}): GateFacts => ({
   intentQty: 65,
   side: "SELL",
   otherLiveIntents: 0,
+  positionRoom: 10_000,
   exitsHalted: null,
   instrument: nifty!,
   detectedPrice: 21940,
@@ -63,5 +64,17 @@ describe("gates", () => {
   it("accept a price within the band of the last one, and a missing last price where market orders are allowed", () => {
     expect(code({ detectedPrice: 21940, ltp: 20000 })).toBe("APPROVED")
     expect(code({ ltp: null, detectedPrice: null })).toBe("APPROVED")
+  })
+
+  it("refuses an exit the broker's net position cannot take: it would go through zero (NOT_IN_POSITION)", () => {
+    expect(code({ positionRoom: 0 })).toBe("NOT_IN_POSITION")
+    expect(code({ positionRoom: 64 })).toBe("NOT_IN_POSITION")
+    expect(code({ positionRoom: -130 })).toBe("NOT_IN_POSITION")
+  })
+
+  it("approves an exit within the net position, and one whose position book could not be read", () => {
+    expect(code({ positionRoom: 65 })).toBe("APPROVED")
+    expect(code({ positionRoom: 1_000 })).toBe("APPROVED")
+    expect(code({ positionRoom: null })).toBe("APPROVED")
   })
 })

@@ -19,7 +19,8 @@ export const exitEngine = (
   testPaperEngine({
     ...(options.dir ? { dir: options.dir } : {}),
     accounts: [{ accountId: "U1", instruments: testInstruments, capital: 10_000_000, ...options.account }],
-    exits: { timeSweepMs: 0, ...options.exits },
+    // These tests open trades with no position behind them at the broker: no net-position cap.
+    exits: { timeSweepMs: 0, capByNetPosition: false, ...options.exits },
   })
 
 const exchangeOf: Record<string, string> = {
