@@ -87,6 +87,30 @@ export type OrderEvent =
 
 type Fill = { readonly fillId: string; readonly qty: number; readonly price: number }
 
+/**
+ * A fill: EXECUTED when it completes the order, else `partial`. A duplicate fill id or an overfill
+ * enables neither, so it is refused (and journaled as such).
+ */
+const fillTransitions = <T extends "PARTIAL" | "CANCELLED" | "EXPIRED">(partial: T) =>
+  [
+    {
+      guard: { type: "completesOrder", params: fillOf },
+      target: "EXECUTED",
+      actions: [
+        { type: "recordFill", params: fillAt },
+        { type: "notifyParent", params: fillNotice },
+      ],
+    },
+    {
+      guard: { type: "isNewFill", params: fillOf },
+      target: partial,
+      actions: [
+        { type: "recordFill", params: fillAt },
+        { type: "notifyParent", params: fillNotice },
+      ],
+    },
+  ] as const
+
 export const OrderMachine = setup({
   types: {
     context: {} as OrderContext,
@@ -162,24 +186,7 @@ export const OrderMachine = setup({
       tags: ["open", "inFlight"],
       initial: "awaitingAck",
       on: {
-        "broker.filled": [
-          {
-            guard: { type: "completesOrder", params: fillOf },
-            target: "EXECUTED",
-            actions: [
-              { type: "recordFill", params: fillAt },
-              { type: "notifyParent", params: fillNotice },
-            ],
-          },
-          {
-            guard: { type: "isNewFill", params: fillOf },
-            target: "PARTIAL",
-            actions: [
-              { type: "recordFill", params: fillAt },
-              { type: "notifyParent", params: fillNotice },
-            ],
-          },
-        ],
+        "broker.filled": fillTransitions("PARTIAL"),
         // The exchange can reject after the broker acknowledged (RMS, price band, freeze).
         "broker.rejected": { target: "FAILED", actions: { type: "recordReason", params: reasonOf } },
         "broker.cancelled": { target: "CANCELLED", actions: { type: "recordReason", params: cancelReasonOf } },
@@ -274,24 +281,7 @@ export const OrderMachine = setup({
         actions: ["countCancelSent", { type: "cancelOrder", params: ({ context }) => cancelOf(context) }],
       },
       on: {
-        "broker.filled": [
-          {
-            guard: { type: "completesOrder", params: fillOf },
-            target: "EXECUTED",
-            actions: [
-              { type: "recordFill", params: fillAt },
-              { type: "notifyParent", params: fillNotice },
-            ],
-          },
-          {
-            guard: { type: "isNewFill", params: fillOf },
-            target: "PARTIAL",
-            actions: [
-              { type: "recordFill", params: fillAt },
-              { type: "notifyParent", params: fillNotice },
-            ],
-          },
-        ],
+        "broker.filled": fillTransitions("PARTIAL"),
         "broker.cancelled": { target: "CANCELLED", actions: { type: "recordReason", params: cancelReasonOf } },
         "broker.expired": {
           target: "EXPIRED",
@@ -339,48 +329,14 @@ export const OrderMachine = setup({
       tags: ["terminal"],
       entry: { type: "notifyParent", params: ({ context }) => endNotice(context) },
       on: {
-        "broker.filled": [
-          {
-            guard: { type: "completesOrder", params: fillOf },
-            target: "EXECUTED",
-            actions: [
-              { type: "recordFill", params: fillAt },
-              { type: "notifyParent", params: fillNotice },
-            ],
-          },
-          {
-            guard: { type: "isNewFill", params: fillOf },
-            target: "CANCELLED",
-            actions: [
-              { type: "recordFill", params: fillAt },
-              { type: "notifyParent", params: fillNotice },
-            ],
-          },
-        ],
+        "broker.filled": fillTransitions("CANCELLED"),
       },
     },
     EXPIRED: {
       tags: ["terminal"],
       entry: { type: "notifyParent", params: ({ context }) => endNotice(context) },
       on: {
-        "broker.filled": [
-          {
-            guard: { type: "completesOrder", params: fillOf },
-            target: "EXECUTED",
-            actions: [
-              { type: "recordFill", params: fillAt },
-              { type: "notifyParent", params: fillNotice },
-            ],
-          },
-          {
-            guard: { type: "isNewFill", params: fillOf },
-            target: "EXPIRED",
-            actions: [
-              { type: "recordFill", params: fillAt },
-              { type: "notifyParent", params: fillNotice },
-            ],
-          },
-        ],
+        "broker.filled": fillTransitions("EXPIRED"),
       },
     },
   },
