@@ -92,6 +92,19 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
     const config = yield* ExitConfig
     const brokers = yield* Brokers
     const busy = new Set<string>()
+    // One gate decision at a time per position (account, symbol, product), held until the
+    // approval (which creates the exit order) is committed: two trades on one position firing on
+    // the same tick cannot both be approved against the same net quantity.
+    const positionLocks = new Map<string, Effect.Semaphore>()
+    const onPosition = (accountId: string, symbol: string, product: string) => {
+      const key = `${accountId}|${symbol}|${product}`
+      let lock = positionLocks.get(key)
+      if (!lock) {
+        lock = Effect.unsafeMakeSemaphore(1)
+        positionLocks.set(key, lock)
+      }
+      return lock.withPermits(1)
+    }
 
     /** Runs `work` holding the trade; BUSY when another fiber holds it. */
     const holding = (tradeId: string, work: Effect.Effect<Qualified>): Effect.Effect<Qualified> =>
@@ -204,7 +217,11 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
     const gate = (intentId: string, detectedPrice: number | null): Effect.Effect<Decided> =>
       Effect.gen(function* () {
         const ic = Option.getOrThrow(yield* rt.view(intentId)).context as unknown as ExitIntentContext
-        return yield* commitDecision(intentId, yield* decisionFor(ic, detectedPrice))
+        return yield* onPosition(
+          ic.accountId,
+          ic.symbol,
+          ic.product,
+        )(Effect.flatMap(decisionFor(ic, detectedPrice), (d) => commitDecision(intentId, d)))
       })
 
     /**
@@ -234,6 +251,24 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
           side,
           qty,
         }
+        return yield* onPosition(
+          t.accountId,
+          t.symbol,
+          t.product,
+        )(publishLocked(signalId, intentId, terms, t, detectedPrice, cause, create))
+      })
+
+    const publishLocked = (
+      signalId: string,
+      intentId: string,
+      terms: IntentTerms,
+      t: TradeContext,
+      detectedPrice: number | null,
+      cause: string,
+      create?: Effect.Effect<StepOutcome>,
+    ): Effect.Effect<Qualified> =>
+      Effect.gen(function* () {
+        const { side, qty } = terms
         const decision = yield* decisionFor(terms, detectedPrice)
         const event = { type: "signal.publish", intentId, side, qty, exchange: t.exchange, product: t.product }
         const offer = Effect.zipRight(rt.post(signalId, event, cause), commitDecision(intentId, decision))
