@@ -51,58 +51,49 @@ const instantBroker: Record<string, EffectHandler> = {
 const quiet = <A, E>(e: Effect.Effect<A, E, never>) =>
   Effect.runPromise(e.pipe(Logger.withMinimumLogLevel(LogLevel.Warning)))
 
+/** A pair of pure transition functions: the runtime's or XState's own. */
+interface Transitions {
+  readonly init: (m: AnyStateMachine, input: unknown) => AnyMachineSnapshot
+  readonly next: (
+    m: AnyStateMachine,
+    s: AnyMachineSnapshot,
+    event: { type: string; [k: string]: unknown },
+  ) => AnyMachineSnapshot
+}
+
 /**
- * Pure transitions (`pureTransition`, as the runtime takes them) over the workload, in the same order the durable run takes it (every actor's
+ * The workload through pure transitions, in the same order the durable run takes it (every actor's
  * first event, then every actor's second …) with every snapshot held in memory: transitions per
  * second. Only persistence differs between this and `durableTransitionsPerSec`.
  */
-export const rawTransitionsPerSec = (actors: number): number => {
+const interleavedTransitionsPerSec = (actors: number, t: Transitions): number => {
   const m = OrderMachine as unknown as AnyStateMachine
   const live = new Map<string, AnyMachineSnapshot>()
   const ids = Array.from({ length: actors }, (_, i) => `o${i}`)
-  const t0 = performance.now()
-  for (const id of ids) live.set(id, (pureInitialTransition(m, input(id)) as unknown as [AnyMachineSnapshot])[0])
-  for (const id of ids)
-    live.set(id, pureTransition(m, live.get(id)!, { type: "cmd.place", at: 1 })[0] as AnyMachineSnapshot)
-  for (const id of ids)
-    live.set(
-      id,
-      pureTransition(m, live.get(id)!, {
-        type: "broker.accepted",
-        brokerOrderId: `B-${id}`,
-        at: 2,
-      })[0] as AnyMachineSnapshot,
-    )
-  for (let k = 1; k <= fills; k++) {
-    for (const id of ids) live.set(id, pureTransition(m, live.get(id)!, { ...fill(k), at: 3 })[0] as AnyMachineSnapshot)
+  const step = (event: (id: string) => { type: string; [k: string]: unknown }) => {
+    for (const id of ids) live.set(id, t.next(m, live.get(id)!, event(id)))
   }
+  const t0 = performance.now()
+  for (const id of ids) live.set(id, t.init(m, input(id)))
+  step(() => ({ type: "cmd.place", at: 1 }))
+  step((id) => ({ type: "broker.accepted", brokerOrderId: `B-${id}`, at: 2 }))
+  for (let k = 1; k <= fills; k++) step(() => ({ ...fill(k), at: 3 }))
   return (actors * perActor) / ((performance.now() - t0) / 1000)
 }
 
-/** The same interleaved workload through XState's own `transition()`, which builds a throw-away actor per call. */
-export const xstateTransitionsPerSec = (actors: number): number => {
-  const m = OrderMachine as unknown as AnyStateMachine
-  const live = new Map<string, AnyMachineSnapshot>()
-  const ids = Array.from({ length: actors }, (_, i) => `o${i}`)
-  const t0 = performance.now()
-  for (const id of ids) live.set(id, (initialTransition(m, input(id)) as unknown as [AnyMachineSnapshot])[0])
-  for (const id of ids)
-    live.set(id, transition(m, live.get(id)!, { type: "cmd.place", at: 1 })[0] as AnyMachineSnapshot)
-  for (const id of ids)
-    live.set(
-      id,
-      transition(m, live.get(id)!, {
-        type: "broker.accepted",
-        brokerOrderId: `B-${id}`,
-        at: 2,
-      })[0] as AnyMachineSnapshot,
-    )
-  for (let k = 1; k <= fills; k++) {
-    for (const id of ids)
-      live.set(id, transition(m, live.get(id)!, { ...fill(k), at: 3 } as never)[0] as AnyMachineSnapshot)
-  }
-  return (actors * perActor) / ((performance.now() - t0) / 1000)
-}
+/** The workload through the runtime's pure transitions (`pureTransition`), no storage. */
+export const rawTransitionsPerSec = (actors: number): number =>
+  interleavedTransitionsPerSec(actors, {
+    init: (m, i) => pureInitialTransition(m, i)[0],
+    next: (m, s, e) => pureTransition(m, s, e)[0],
+  })
+
+/** The same through XState's own `transition()`, which builds a throw-away actor per call. */
+export const xstateTransitionsPerSec = (actors: number): number =>
+  interleavedTransitionsPerSec(actors, {
+    init: (m, i) => (initialTransition(m, i as never) as unknown as [AnyMachineSnapshot])[0],
+    next: (m, s, e) => (transition(m, s, e as never) as unknown as [AnyMachineSnapshot])[0],
+  })
 
 /** The same workload through the runtime, every step committed (group commit on). */
 export const durableTransitionsPerSec = (actors: number): Promise<number> => {
