@@ -10,13 +10,40 @@
  * what surely did not take effect (connection refused, 429, 503, an expired session) is anything
  * else.
  */
-import { Duration, Effect, Either } from "effect"
-import type { Instrument } from "../orders/Instruments.js"
+import { Duration, Effect, Either, type Scope, type Stream } from "effect"
+import type { Instrument, Instruments } from "../orders/Instruments.js"
 import { type OrderDraft, type ShapedOrder, shapeOrder } from "../orders/OrderShaping.js"
-import { BrokerError, type BrokerErrorReason } from "./Broker.js"
+import { type Broker, BrokerError, type BrokerErrorReason, type OrderUpdate } from "./Broker.js"
 import type { RateLimit } from "./RateLimiter.js"
 
 /** The bounds of a real adapter; each adapter has its broker's defaults. */
+/** What a live adapter (Shoonya, Dhan) is given, whatever its broker's login `C`. */
+export interface LiveAdapterOptions<C> extends Partial<AdapterTuning> {
+  /** The engine's account id (user_broker id) this connection serves. */
+  readonly accountId: string
+  /** The REST root (the broker's production URL by default). */
+  readonly baseUrl?: string
+  readonly wsUrl?: string
+  /** The login: never logged, redacted from every error. */
+  readonly credentials: C
+  /** The broker's scrip master: symbol to token, tick and lot. */
+  readonly instruments: Instruments
+  /** The last traded price of a symbol (the engine's TickHub): positions' `ltp`, MARKET sent as limit. */
+  readonly lastPrice?: (symbol: string, exchange: string) => number | null | undefined
+  /** The protection band of market orders sent as limits (fraction, default 0.5 %). */
+  readonly marketBand?: number
+  /** Send MARKET as is (default: what the broker and the instrument allow). */
+  readonly marketOrders?: boolean
+}
+
+/** A live connection: the port, plus credential renewal and an eager subscription. */
+export interface LiveBroker<C> extends Broker {
+  /** Replaces the login (a renewed access token); later calls and reconnects use it. */
+  readonly setCredentials: (credentials: C) => Effect.Effect<void>
+  /** The update stream, subscribed when this is evaluated (nothing published after is missed). */
+  readonly subscribe: Effect.Effect<Stream.Stream<OrderUpdate>, never, Scope.Scope>
+}
+
 export interface AdapterTuning {
   /** Limits on place, modify and cancel, a little below the broker's documented ones. */
   readonly orderRateLimits: ReadonlyArray<RateLimit>

@@ -33,6 +33,8 @@ import {
   shapeOne,
   unclearReason,
   type WireRow,
+  type LiveAdapterOptions,
+  type LiveBroker,
 } from "./BrokerHttp.js"
 import * as DhanSocket from "./DhanSocket.js"
 import {
@@ -64,22 +66,7 @@ export interface DhanCredentials {
 }
 
 /** One Dhan account. */
-export interface DhanOptions extends Partial<AdapterTuning> {
-  /** The engine's account id (user_broker id) this connection serves. */
-  readonly accountId: string
-  /** The REST root, `dhanBaseUrl` by default. */
-  readonly baseUrl?: string
-  readonly wsUrl?: string
-  readonly credentials: DhanCredentials
-  /** Dhan's scrip master: symbol → securityId, tick and lot. */
-  readonly instruments: Instruments
-  /** The last traded price of a symbol (the engine's TickHub): position `ltp`s, MARKET as limit. */
-  readonly lastPrice?: (symbol: string, exchange: string) => number | null | undefined
-  /** The protection band of stop-market orders sent as stop-limits (fraction, default 0.5 %). */
-  readonly marketBand?: number
-  /** Send MARKET as is (default: the instrument's `marketOrders`, true in Dhan's master). */
-  readonly marketOrders?: boolean
-}
+export type DhanOptions = LiveAdapterOptions<DhanCredentials>
 
 /** Dhan's bounds: documented 10 orders/s, 250/min, 1000/h, 7000/day and 20/s for other calls, kept below. */
 export const dhanTuning: AdapterTuning = {
@@ -101,12 +88,7 @@ export const dhanTuning: AdapterTuning = {
 }
 
 /** A Dhan connection: the port, plus credential renewal and an eager subscription. */
-export interface DhanBroker extends Broker {
-  /** Replaces the login (a renewed token); later calls and reconnects use it. */
-  readonly setCredentials: (credentials: DhanCredentials) => Effect.Effect<void>
-  /** The update stream, subscribed when this is evaluated (nothing published after is missed). */
-  readonly subscribe: Effect.Effect<Stream.Stream<OrderUpdate>, never, Scope.Scope>
-}
+export type DhanBroker = LiveBroker<DhanCredentials>
 
 interface Core {
   readonly options: DhanOptions

@@ -34,6 +34,8 @@ import {
   shapeOne,
   unclearReason,
   type WireRow,
+  type LiveAdapterOptions,
+  type LiveBroker,
 } from "./BrokerHttp.js"
 import * as RateLimiter from "./RateLimiter.js"
 import * as ShoonyaSocket from "./ShoonyaSocket.js"
@@ -65,22 +67,7 @@ export interface ShoonyaCredentials {
 }
 
 /** One Shoonya account. */
-export interface ShoonyaOptions extends Partial<AdapterTuning> {
-  /** The engine's account id (user_broker id) this connection serves. */
-  readonly accountId: string
-  /** The REST root, `shoonyaBaseUrl` by default; endpoints are appended as `/<Endpoint>`. */
-  readonly baseUrl?: string
-  readonly wsUrl?: string
-  readonly credentials: ShoonyaCredentials
-  /** Ticks and lots (Shoonya's `*_symbols.txt`); a MARKET order needs its instrument's tick. */
-  readonly instruments: Instruments
-  /** The last traded price of a symbol, for MARKET orders sent as limits (the engine's TickHub). */
-  readonly lastPrice?: (symbol: string, exchange: string) => number | null | undefined
-  /** The protection band of market orders sent as limits (fraction, default 0.5 %). */
-  readonly marketBand?: number
-  /** Send MARKET and SL-MKT as they are (default false: Shoonya refuses them from the API). */
-  readonly marketOrders?: boolean
-}
+export type ShoonyaOptions = LiveAdapterOptions<ShoonyaCredentials>
 
 /** Shoonya's bounds: documented 20 orders/s and 200/min ([SH] issues #30, #146), kept below. */
 export const shoonyaTuning: AdapterTuning = {
@@ -100,12 +87,7 @@ export const shoonyaTuning: AdapterTuning = {
 }
 
 /** A Shoonya connection: the port, plus credential renewal and an eager subscription. */
-export interface ShoonyaBroker extends Broker {
-  /** Replaces the login (a renewed access token); later calls and reconnects use it. */
-  readonly setCredentials: (credentials: ShoonyaCredentials) => Effect.Effect<void>
-  /** The update stream, subscribed when this is evaluated (nothing published after is missed). */
-  readonly subscribe: Effect.Effect<Stream.Stream<OrderUpdate>, never, Scope.Scope>
-}
+export type ShoonyaBroker = LiveBroker<ShoonyaCredentials>
 
 interface Core {
   readonly options: ShoonyaOptions
