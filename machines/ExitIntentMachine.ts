@@ -89,6 +89,30 @@ type Fill = { readonly orderId: string; readonly fillId: string; readonly qty: n
 type Failure = { readonly code: string; readonly reason: string; readonly at: number }
 type Outcome = Failure & { readonly filledQty: number; readonly avgPrice: number }
 
+/**
+ * What the order's end or a cancel does while the intent follows its order (APPROVED.live and
+ * PLACED alike): a failed or cancelled order short of the quantity fails the intent; a cancel is
+ * passed to the order.
+ */
+const orderEndings = {
+  "order.failed": {
+    guard: { type: "isShortOutcome", params: orderTotalsOf },
+    target: "#exitIntent.FAILED",
+    actions: { type: "recordOrderOutcome", params: outcomeOf("ORDER_FAILED") },
+  },
+  "order.cancelled": {
+    guard: { type: "isShortOutcome", params: orderTotalsOf },
+    target: "#exitIntent.FAILED",
+    actions: { type: "recordOrderOutcome", params: outcomeOf("ORDER_CANCELLED") },
+  },
+  "cmd.cancel": {
+    actions: [
+      { type: "sendOrder", params: cancelToOrder },
+      { type: "touch", params: ({ event }: { event: { at: number } }) => ({ at: event.at }) },
+    ],
+  },
+} as const
+
 export const ExitIntentMachine = setup({
   types: {
     context: {} as ExitIntentContext,
@@ -245,23 +269,8 @@ export const ExitIntentMachine = setup({
               target: "#exitIntent.PLACED",
               actions: { type: "recordFill", params: fillAt },
             },
-            "order.failed": {
-              guard: { type: "isShortOutcome", params: orderTotalsOf },
-              target: "#exitIntent.FAILED",
-              actions: { type: "recordOrderOutcome", params: outcomeOf("ORDER_FAILED") },
-            },
-            "order.cancelled": {
-              guard: { type: "isShortOutcome", params: orderTotalsOf },
-              target: "#exitIntent.FAILED",
-              actions: { type: "recordOrderOutcome", params: outcomeOf("ORDER_CANCELLED") },
-            },
-            // The order may not have reached the broker yet; it remembers the cancel until it has.
-            "cmd.cancel": {
-              actions: [
-                { type: "sendOrder", params: cancelToOrder },
-                { type: "touch", params: ({ event }) => ({ at: event.at }) },
-              ],
-            },
+            // The order may not have reached the broker yet; it remembers a cancel until it has.
+            ...orderEndings,
           },
         },
         // Dark mode: the decision is recorded and nothing is executed. Nothing happens to it again.
@@ -282,22 +291,7 @@ export const ExitIntentMachine = setup({
           target: "FILLED",
           actions: { type: "recordExecution", params: executionAt },
         },
-        "order.failed": {
-          guard: { type: "isShortOutcome", params: orderTotalsOf },
-          target: "FAILED",
-          actions: { type: "recordOrderOutcome", params: outcomeOf("ORDER_FAILED") },
-        },
-        "order.cancelled": {
-          guard: { type: "isShortOutcome", params: orderTotalsOf },
-          target: "FAILED",
-          actions: { type: "recordOrderOutcome", params: outcomeOf("ORDER_CANCELLED") },
-        },
-        "cmd.cancel": {
-          actions: [
-            { type: "sendOrder", params: cancelToOrder },
-            { type: "touch", params: ({ event }) => ({ at: event.at }) },
-          ],
-        },
+        ...orderEndings,
       },
     },
     FILLED: {
