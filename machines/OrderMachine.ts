@@ -18,25 +18,14 @@
 import { assign, setup } from "xstate"
 import { type Declared, declare, declared } from "../src/domain/Declared.js"
 import type { Json } from "../src/domain/Json.js"
-import type { Side, OrderPurpose, OrderType, Product } from "../src/domain/Trading.js"
+import type { OrderPurpose, OrderTerms } from "../src/domain/Trading.js"
 
 /** Bumped whenever a change to this machine makes old snapshots need a migration. */
 export const orderMachineVersion = "order@1"
 
 /** What the Order is created from. */
-export interface OrderInput {
+export interface OrderInput extends OrderTerms {
   readonly orderId: string
-  readonly accountId: string
-  readonly symbol: string
-  readonly exchange: string
-  readonly side: Side
-  readonly qty: number
-  readonly product: Product
-  readonly orderType: OrderType
-  readonly price: number | null
-  readonly triggerPrice: number | null
-  /** The engine's client tag (Shoonya `remarks`, Dhan `correlationId`). */
-  readonly clientTag: string
   readonly purpose: OrderPurpose
   /** The trade, exit intent or command this order serves. */
   readonly parentId: string | null

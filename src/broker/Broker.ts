@@ -4,7 +4,7 @@
  * are normalised, quantities are in units (never lots), prices in rupees.
  */
 import { Data, type Effect, type Option, type Stream } from "effect"
-import type { OrderType, Product, Side } from "../domain/Trading.js"
+import type { OrderTerms, OrderType, Product, Side } from "../domain/Trading.js"
 
 /**
  * A broker order's normalised status. `PENDING` is transit or validation (Dhan `TRANSIT`,
@@ -54,23 +54,8 @@ export class BrokerError extends Data.TaggedError("BrokerError")<{
   }
 }
 
-/** A new order as the engine asks for it. `price` is for LIMIT and SL, `triggerPrice` for SL and SL-M. */
-export interface PlaceRequest {
-  /** The engine's idempotency tag (Shoonya `remarks`, Dhan `correlationId`), echoed in the books and updates. */
-  readonly clientTag: string
-  readonly accountId: string
-  /** The broker's trading symbol (`NIFTY26MARFUT`, `RELIANCE-EQ`). */
-  readonly symbol: string
-  /** Exchange code: NSE, NFO, BSE, BFO, MCX, CDS. */
-  readonly exchange: string
-  readonly side: Side
-  /** Units, not lots. */
-  readonly qty: number
-  readonly product: Product
-  readonly orderType: OrderType
-  readonly price: number | null
-  readonly triggerPrice: number | null
-}
+/** A new order as the engine asks for it (see `OrderTerms`). */
+export type PlaceRequest = OrderTerms
 
 /** The fields of a working order that a modify may change. `qty` is the new total (filled + pending). */
 export interface ModifyRequest {

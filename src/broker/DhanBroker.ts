@@ -10,16 +10,9 @@
  * websocket (`DhanSocket`). Calls are throttled below the documented 10 orders per second.
  */
 import { Effect, Layer, Option, PubSub, type Scope, Stream } from "effect"
-import type { Instrument, Instruments } from "../orders/Instruments.js"
+import type { Instrument } from "../orders/Instruments.js"
 import { defaultBand, type OrderDraft } from "../orders/OrderShaping.js"
-import {
-  type Broker,
-  BrokerError,
-  type BrokerOrder,
-  type ModifyRequest,
-  type OrderUpdate,
-  type PlaceRequest,
-} from "./Broker.js"
+import { BrokerError, type BrokerOrder, type ModifyRequest, type OrderUpdate, type PlaceRequest } from "./Broker.js"
 import { Brokers } from "./Brokers.js"
 import {
   type AdapterTuning,

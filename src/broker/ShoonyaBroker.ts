@@ -10,17 +10,9 @@
  * from every error and log line.
  */
 import { Effect, Layer, Option, PubSub, type Scope, Stream } from "effect"
-import type { Instruments } from "../orders/Instruments.js"
 import type { OrderDraft } from "../orders/OrderShaping.js"
 import { defaultBand } from "../orders/OrderShaping.js"
-import {
-  type Broker,
-  BrokerError,
-  type BrokerOrder,
-  type ModifyRequest,
-  type OrderUpdate,
-  type PlaceRequest,
-} from "./Broker.js"
+import { BrokerError, type BrokerOrder, type ModifyRequest, type OrderUpdate, type PlaceRequest } from "./Broker.js"
 import { Brokers } from "./Brokers.js"
 import {
   type AdapterTuning,

@@ -24,6 +24,27 @@ export type ExitReason =
   | "MANUAL"
   | (string & {})
 
+/**
+ * An order's terms, as the engine and every broker understand them. `price` is for LIMIT and SL,
+ * `triggerPrice` for SL and SL-M. The client tag (Shoonya `remarks`, Dhan `correlationId`) is the
+ * engine's idempotency key: it is echoed in the broker's books and updates.
+ */
+export interface OrderTerms {
+  readonly accountId: string
+  /** The broker's trading symbol (`NIFTY26MARFUT`, `RELIANCE-EQ`). */
+  readonly symbol: string
+  /** Exchange code: NSE, NFO, BSE, BFO, MCX, CDS. */
+  readonly exchange: string
+  readonly side: Side
+  /** Units, not lots. */
+  readonly qty: number
+  readonly product: Product
+  readonly orderType: OrderType
+  readonly price: number | null
+  readonly triggerPrice: number | null
+  readonly clientTag: string
+}
+
 /** The side that closes a position of the given direction. */
 export const exitSideOf = (d: Direction): Side => (d === "LONG" ? "SELL" : "BUY")
 /** The direction an entry of the given side opens. */
