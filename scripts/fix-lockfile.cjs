@@ -3,19 +3,10 @@
 // a lock that lacks the optional platform binaries of other systems; the registry this project is
 // built against does not serve all of them, so npm leaves them out. This adds their entries back
 // (optional, with os/cpu), which npm ci then validates and skips on this platform.
-// Adds lock entries for optional platform binaries that this registry cannot serve, so that `npm ci`
-// (which validates every optional dependency against the lock, but installs only this platform's) accepts it.
-const fs = require("fs")
+const fs = require("node:fs")
 const lock = JSON.parse(fs.readFileSync("package-lock.json", "utf8"))
 const pk = lock.packages
 let added = 0
-const platform = (name) => {
-  const m =
-    /-(android|darwin|win32|linux|freebsd|openbsd|openharmony|sunos|aix|netbsd)-(arm64|x64|arm|ia32|riscv64|ppc64|s390x|loong64|loongarch64|arm-gnueabihf|arm-musleabihf|arm64-gnu|arm64-musl|x64-gnu|x64-musl|x64-msvc|arm64-msvc|ia32-msvc|riscv64-gnu|riscv64-musl|ppc64-gnu|s390x-gnu|loong64-gnu|arm-eabi|x64-gnu|arm64-ohos|x64-ohos)?/.exec(
-      name,
-    )
-  return m
-}
 for (const [path, entry] of Object.entries(pk)) {
   for (const [dep, spec] of Object.entries(entry.optionalDependencies ?? {})) {
     const target = `node_modules/${dep}`
