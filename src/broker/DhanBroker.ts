@@ -12,14 +12,13 @@
 import { Effect, Layer, Option, PubSub, type Scope, Stream } from "effect"
 import type { Instrument } from "../orders/Instruments.js"
 import { defaultBand, type OrderDraft } from "../orders/OrderShaping.js"
-import { BrokerError, type BrokerOrder, type ModifyRequest, type OrderUpdate, type PlaceRequest } from "./Broker.js"
+import { BrokerError, type BrokerOrder, type ModifyRequest, type PlaceRequest } from "./Broker.js"
 import { Brokers } from "./Brokers.js"
 import {
   type AdapterTuning,
   Fields,
   type HttpRequest,
   isRow,
-  makeRedactor,
   parseJson,
   type Redactor,
   send,
@@ -43,7 +42,7 @@ import {
   segmentOf,
   tradeOf,
 } from "./DhanWire.js"
-import * as RateLimiter from "./RateLimiter.js"
+import { type LiveCore, makeLiveCore } from "./LiveCore.js"
 
 /** The REST root of DhanHQ v2. */
 export const dhanBaseUrl = "https://api.dhan.co/v2"
@@ -83,15 +82,7 @@ export const dhanTuning: AdapterTuning = {
 /** A Dhan connection: the port, plus credential renewal and an eager subscription. */
 export type DhanBroker = LiveBroker<DhanCredentials>
 
-interface Core {
-  readonly options: DhanOptions
-  readonly tuning: AdapterTuning
-  readonly login: { current: DhanCredentials }
-  readonly redact: Redactor
-  readonly throttleOrders: <A>(call: Effect.Effect<A, BrokerError>) => Effect.Effect<A, BrokerError>
-  readonly throttleReads: <A>(call: Effect.Effect<A, BrokerError>) => Effect.Effect<A, BrokerError>
-  readonly hub: PubSub.PubSub<OrderUpdate>
-}
+type Core = LiveCore<DhanCredentials>
 
 type Method = HttpRequest["method"]
 
@@ -301,24 +292,7 @@ const queriesOf = (core: Core) => {
   }
 }
 
-const makeCore = (options: DhanOptions) =>
-  Effect.gen(function* () {
-    const tuning: AdapterTuning = { ...dhanTuning, ...options }
-    const backoff = { backoffMs: tuning.backoffMs, backoffMsMax: tuning.backoffMsMax }
-    const orders = yield* RateLimiter.make(tuning.orderRateLimits, backoff)
-    const reads = yield* RateLimiter.make(tuning.readRateLimits, backoff)
-    const login = { current: options.credentials }
-    const core: Core = {
-      options,
-      tuning,
-      login,
-      redact: makeRedactor(() => [login.current.accessToken]),
-      throttleOrders: RateLimiter.throttled(orders, tuning.rateLimitRetriesMax),
-      throttleReads: RateLimiter.throttled(reads, tuning.rateLimitRetriesMax),
-      hub: yield* Effect.acquireRelease(PubSub.unbounded<OrderUpdate>(), PubSub.shutdown),
-    }
-    return core
-  })
+const makeCore = (options: DhanOptions) => makeLiveCore(options, dhanTuning)
 
 /** Connects one Dhan account; the order-update websocket lives as long as the scope. */
 export const make = (options: DhanOptions): Effect.Effect<DhanBroker, never, Scope.Scope> =>

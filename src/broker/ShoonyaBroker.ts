@@ -12,14 +12,13 @@
 import { Effect, Layer, Option, PubSub, type Scope, Stream } from "effect"
 import type { OrderDraft } from "../orders/OrderShaping.js"
 import { defaultBand } from "../orders/OrderShaping.js"
-import { BrokerError, type BrokerOrder, type ModifyRequest, type OrderUpdate, type PlaceRequest } from "./Broker.js"
+import { BrokerError, type BrokerOrder, type ModifyRequest, type PlaceRequest } from "./Broker.js"
 import { Brokers } from "./Brokers.js"
 import {
   type AdapterTuning,
   Fields,
   type HttpRequest,
   isRow,
-  makeRedactor,
   parseJson,
   type Redactor,
   send,
@@ -29,7 +28,7 @@ import {
   type LiveAdapterOptions,
   type LiveBroker,
 } from "./BrokerHttp.js"
-import * as RateLimiter from "./RateLimiter.js"
+import { type LiveCore, makeLiveCore } from "./LiveCore.js"
 import * as ShoonyaSocket from "./ShoonyaSocket.js"
 import {
   fundsOf,
@@ -81,15 +80,7 @@ export const shoonyaTuning: AdapterTuning = {
 /** A Shoonya connection: the port, plus credential renewal and an eager subscription. */
 export type ShoonyaBroker = LiveBroker<ShoonyaCredentials>
 
-interface Core {
-  readonly options: ShoonyaOptions
-  readonly tuning: AdapterTuning
-  readonly login: { current: ShoonyaCredentials }
-  readonly redact: Redactor
-  readonly throttleOrders: <A>(call: Effect.Effect<A, BrokerError>) => Effect.Effect<A, BrokerError>
-  readonly throttleReads: <A>(call: Effect.Effect<A, BrokerError>) => Effect.Effect<A, BrokerError>
-  readonly hub: PubSub.PubSub<OrderUpdate>
-}
+type Core = LiveCore<ShoonyaCredentials>
 
 const uid = (core: Core) => core.login.current.userId
 const actid = (core: Core) => core.login.current.actid ?? core.login.current.userId
@@ -308,24 +299,7 @@ const queriesOf = (core: Core) => {
   }
 }
 
-const makeCore = (options: ShoonyaOptions) =>
-  Effect.gen(function* () {
-    const tuning: AdapterTuning = { ...shoonyaTuning, ...options }
-    const backoff = { backoffMs: tuning.backoffMs, backoffMsMax: tuning.backoffMsMax }
-    const orders = yield* RateLimiter.make(tuning.orderRateLimits, backoff)
-    const reads = yield* RateLimiter.make(tuning.readRateLimits, backoff)
-    const login = { current: options.credentials }
-    const core: Core = {
-      options,
-      tuning,
-      login,
-      redact: makeRedactor(() => [login.current.accessToken]),
-      throttleOrders: RateLimiter.throttled(orders, tuning.rateLimitRetriesMax),
-      throttleReads: RateLimiter.throttled(reads, tuning.rateLimitRetriesMax),
-      hub: yield* Effect.acquireRelease(PubSub.unbounded<OrderUpdate>(), PubSub.shutdown),
-    }
-    return core
-  })
+const makeCore = (options: ShoonyaOptions) => makeLiveCore(options, shoonyaTuning)
 
 /** Connects one Shoonya account; the websocket lives as long as the scope. */
 export const make = (options: ShoonyaOptions): Effect.Effect<ShoonyaBroker, never, Scope.Scope> =>
