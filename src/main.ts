@@ -149,7 +149,12 @@ export const serverLayer = (config: WardenConfig) => {
   const liveAccounts = config.accounts.flatMap((a): Array<LiveAccount> => {
     if (a.broker === "shoonya") {
       const credentials = { userId: a.userId, accessToken: accessTokenOf(a), ...(a.actid ? { actid: a.actid } : {}) }
-      const urls = { ...(a.baseUrl ? { baseUrl: a.baseUrl } : {}), ...(a.wsUrl ? { wsUrl: a.wsUrl } : {}) }
+      const urls = {
+        ...(a.baseUrl ? { baseUrl: a.baseUrl } : {}),
+        ...(a.wsUrl ? { wsUrl: a.wsUrl } : {}),
+        // Watched for a renewed token while the engine runs.
+        ...(a.accessTokenFile ? { accessTokenFile: a.accessTokenFile } : {}),
+      }
       return [
         {
           accountId: a.id,
@@ -160,7 +165,12 @@ export const serverLayer = (config: WardenConfig) => {
     }
     if (a.broker === "dhan") {
       const credentials = { clientId: a.clientId, accessToken: accessTokenOf(a) }
-      const urls = { ...(a.baseUrl ? { baseUrl: a.baseUrl } : {}), ...(a.wsUrl ? { wsUrl: a.wsUrl } : {}) }
+      const urls = {
+        ...(a.baseUrl ? { baseUrl: a.baseUrl } : {}),
+        ...(a.wsUrl ? { wsUrl: a.wsUrl } : {}),
+        // Watched for a renewed token while the engine runs.
+        ...(a.accessTokenFile ? { accessTokenFile: a.accessTokenFile } : {}),
+      }
       return [
         {
           accountId: a.id,

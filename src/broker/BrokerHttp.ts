@@ -34,6 +34,15 @@ export interface LiveAdapterOptions<C> extends Partial<AdapterTuning> {
   readonly marketBand?: number
   /** Send MARKET as is (default: what the broker and the instrument allow). */
   readonly marketOrders?: boolean
+  /**
+   * A file holding the access token: read at start, then every `accessTokenPollMs`; a changed
+   * token renews the login, and order calls refused for an expired session wait for it.
+   */
+  readonly accessTokenFile?: string
+  /** How often the token file is read (default 2000 ms). */
+  readonly accessTokenPollMs?: number
+  /** Sends one HTTP request (`send` by default); the simulation wraps it to pace the wire. */
+  readonly transport?: (req: HttpRequest, redact: Redactor) => Effect.Effect<HttpAnswer, BrokerError>
 }
 
 /** A live connection: the port, plus credential renewal and an eager subscription. */

@@ -21,7 +21,6 @@ import {
   isRow,
   parseJson,
   type Redactor,
-  send,
   shapeOne,
   unclearReason,
   type WireRow,
@@ -132,7 +131,7 @@ const callWith = (core: Core) => (method: Method, path: string, body?: Readonly<
       timeoutMs: core.tuning.requestTimeoutMs,
     }
     return Effect.gen(function* () {
-      const answer = yield* send(req, core.redact)
+      const answer = yield* core.send(req)
       if (answer.status === 401) return yield* sessionExpired("HTTP 401")
       if (answer.status === 429) {
         return yield* new BrokerError({ reason: "RateLimited", message: `${req.label}: HTTP 429 too many requests` })
@@ -292,7 +291,7 @@ const queriesOf = (core: Core) => {
   }
 }
 
-const makeCore = (options: DhanOptions) => makeLiveCore(options, dhanTuning)
+const makeCore = (options: DhanOptions) => makeLiveCore(options, dhanTuning, "dhan")
 
 /** Connects one Dhan account; the order-update websocket lives as long as the scope. */
 export const make = (options: DhanOptions): Effect.Effect<DhanBroker, never, Scope.Scope> =>
@@ -314,10 +313,7 @@ export const make = (options: DhanOptions): Effect.Effect<DhanBroker, never, Sco
       ...queriesOf(core),
       updates: Stream.fromPubSub(core.hub),
       subscribe: Effect.map(PubSub.subscribe(core.hub), (q) => Stream.fromQueue(q)),
-      setCredentials: (credentials) =>
-        Effect.sync(() => {
-          core.login.current = credentials
-        }),
+      setCredentials: core.renew,
     }
   })
 

@@ -21,7 +21,6 @@ import {
   isRow,
   parseJson,
   type Redactor,
-  send,
   shapeOne,
   unclearReason,
   type WireRow,
@@ -118,7 +117,7 @@ const callWith = (core: Core) => (endpoint: string, data: Readonly<Record<string
       timeoutMs: core.tuning.requestTimeoutMs,
     }
     return Effect.gen(function* () {
-      const answer = yield* send(req, core.redact)
+      const answer = yield* core.send(req)
       if (answer.status === 401 || answer.status === 403) return yield* sessionExpired(`HTTP ${answer.status}`)
       if (answer.status === 429) {
         return yield* new BrokerError({ reason: "RateLimited", message: `${endpoint}: HTTP 429 too many requests` })
@@ -299,7 +298,7 @@ const queriesOf = (core: Core) => {
   }
 }
 
-const makeCore = (options: ShoonyaOptions) => makeLiveCore(options, shoonyaTuning)
+const makeCore = (options: ShoonyaOptions) => makeLiveCore(options, shoonyaTuning, "shoonya")
 
 /** Connects one Shoonya account; the websocket lives as long as the scope. */
 export const make = (options: ShoonyaOptions): Effect.Effect<ShoonyaBroker, never, Scope.Scope> =>
@@ -321,10 +320,7 @@ export const make = (options: ShoonyaOptions): Effect.Effect<ShoonyaBroker, neve
       ...queriesOf(core),
       updates: Stream.fromPubSub(core.hub),
       subscribe: Effect.map(PubSub.subscribe(core.hub), (q) => Stream.fromQueue(q)),
-      setCredentials: (credentials) =>
-        Effect.sync(() => {
-          core.login.current = credentials
-        }),
+      setCredentials: core.renew,
     }
   })
 

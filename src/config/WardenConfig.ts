@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs"
 import { Either, ParseResult, Schema } from "effect"
 import { RiskOptionsSchema } from "../risk/RiskConfig.js"
 import { StrategyConfigSchema } from "../strategy/StrategyHost.js"
+import { readTokenFile } from "../broker/LiveCore.js"
 
 const Instrument = Schema.Struct({
   symbol: Schema.String,
@@ -31,6 +32,8 @@ const PaperAccount = Schema.Struct({
 const TokenFields = {
   accessToken: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
   accessTokenEnv: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
+  /** A file holding the token: read at start and watched, so writing a new token renews the session. */
+  accessTokenFile: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
   baseUrl: Schema.optional(Schema.String),
   wsUrl: Schema.optional(Schema.String),
 }
@@ -134,20 +137,33 @@ export const WardenConfigSchema = Schema.Struct({
 export type WardenConfig = typeof WardenConfigSchema.Type
 
 /**
- * A live account's access token: `accessToken` from the file, else the environment variable named
- * by `accessTokenEnv` (default `WARDEN_<ID>_TOKEN`). Never logged.
+ * A live account's access token: `accessToken` from the file, else the file `accessTokenFile`
+ * names (read now; the adapter watches it for renewals), else the environment variable named by
+ * `accessTokenEnv` (default `WARDEN_<ID>_TOKEN`). Never logged.
  */
 export const accessTokenOf = (
-  a: { id: string; accessToken?: string | undefined; accessTokenEnv?: string | undefined },
+  a: {
+    id: string
+    accessToken?: string | undefined
+    accessTokenEnv?: string | undefined
+    accessTokenFile?: string | undefined
+  },
   env: NodeJS.ProcessEnv = process.env,
 ): string => {
+  if (a.accessToken) return a.accessToken
+  if (a.accessTokenFile !== undefined) {
+    const read = readTokenFile(a.accessTokenFile)
+    if (Either.isLeft(read))
+      throw new ConfigError("(token file)", `accounts[${a.id}].accessTokenFile`, `no access token: ${read.left}`)
+    return read.right
+  }
   const name = a.accessTokenEnv ?? `WARDEN_${a.id.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_TOKEN`
-  const token = a.accessToken ?? env[name]
+  const token = env[name]
   if (!token)
     throw new ConfigError(
       "(environment)",
       `accounts[${a.id}].accessToken`,
-      `no access token: set ${name} or accessToken`,
+      `no access token: set ${name}, accessToken or accessTokenFile`,
     )
   return token
 }

@@ -41,4 +41,20 @@ describe("configuration", () => {
     expect(() => accessTokenOf(account as never, {})).toThrow(/WARDEN_DHAN_1_TOKEN/)
     expect(accessTokenOf(account as never, { WARDEN_DHAN_1_TOKEN: "jwt" })).toBe("jwt")
   })
+
+  it("reads a live account's token from its accessTokenFile, and names the field when the file has none", () => {
+    const dir = tempDir()
+    const tokenFile = join(dir, "shoonya.token")
+    const config = { accounts: [{ id: "SH1", broker: "shoonya", userId: "FA1", accessTokenFile: tokenFile }] }
+    const account = loadConfig(file(config), {}).accounts[0]!
+    expect(account).toMatchObject({ accessTokenFile: tokenFile })
+    expect(() => accessTokenOf(account as never, {})).toThrow(/accounts\[SH1\]\.accessTokenFile: .*ENOENT/)
+    writeFileSync(tokenFile, "  \n")
+    expect(() => accessTokenOf(account as never, {})).toThrow(/is empty/)
+    writeFileSync(tokenFile, "oauth-token-1\n")
+    expect(accessTokenOf(account as never, { WARDEN_SH1_TOKEN: "from-env" })).toBe("oauth-token-1")
+    expect(() => loadConfig(file({ accounts: [{ ...config.accounts[0], accessTokenFile: "" }] }), {})).toThrow(
+      /accessTokenFile/,
+    )
+  })
 })
