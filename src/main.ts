@@ -7,6 +7,8 @@
  *             └─ (read models, paper books, migrations)
  */
 import { Context, Effect, Layer, type Scope } from "effect"
+import * as Alerts from "./alerts/Alerts.js"
+import * as LifecycleLog from "./alerts/LifecycleLog.js"
 import type { Broker } from "./broker/Broker.js"
 import { Brokers } from "./broker/Brokers.js"
 import * as DhanBroker from "./broker/DhanBroker.js"
@@ -189,7 +191,11 @@ export const serverLayer = (config: WardenConfig) => {
   const trading = tradingLayer(engine, instrumentList, config.risk ?? {})
   const audit = Layer.merge(AuditService.Default, machineDefinitionsLayer).pipe(Layer.provide(engine), Layer.orDie)
   const strategies = StrategyHost.layer({ strategies: config.strategies ?? [] }).pipe(Layer.provide(trading))
-  const services = Layer.mergeAll(trading, audit, strategies)
+  // Alerts and the lifecycle log read committed transitions in their own fibers, never in the engine's way.
+  const alerts = Alerts.layer(config.alerts).pipe(Layer.provide(engine))
+  const lifecycle =
+    config.lifecycleLog === null ? Layer.empty : LifecycleLog.layer(config.lifecycleLog).pipe(Layer.provide(engine))
+  const services = Layer.mergeAll(trading, audit, strategies, alerts, lifecycle)
   const http = httpLayer({
     ...config.http,
     webhook: { secret: config.webhook.secret ?? "", accountId: config.webhook.accountId ?? config.accounts[0]!.id },

@@ -5,7 +5,8 @@
  * script, so neither makes a request to anywhere: no fonts, no scripts, no images from outside.
  */
 import { fileURLToPath } from "node:url"
-import { Effect } from "effect"
+import type { Effect } from "effect"
+import { clientBundle } from "../http/ClientBundle.js"
 import { actorHtml } from "./ActorView.js"
 import { auditCss } from "./AuditCss.js"
 import type { AuditReport } from "./AuditService.js"
@@ -13,32 +14,8 @@ import { esc, scriptJson, timeText } from "./Html.js"
 
 const clientEntry = fileURLToPath(new URL("./client/AuditApp.ts", import.meta.url))
 
-/** Script text safe inside an inline `<script>` element. */
-const inlineScript = (js: string) => js.replace(/<\/(script)/gi, "<\\/$1").replace(/<!--/g, "<\\!--")
-
-let bundled: Promise<string> | null = null
-
 /** The client bundle (esbuild, once per process): the page's views, step controls and live updates. */
-export const clientScript: Effect.Effect<string> = Effect.promise(() => {
-  bundled ??= import("esbuild").then(async (esbuild) => {
-    const out = await esbuild.build({
-      entryPoints: [clientEntry],
-      bundle: true,
-      write: false,
-      format: "iife",
-      platform: "browser",
-      target: "es2020",
-      minify: true,
-      legalComments: "none",
-    })
-    return inlineScript(out.outputFiles[0]!.text)
-  })
-  // A failed build is not cached: the next request tries again.
-  bundled.catch(() => {
-    bundled = null
-  })
-  return bundled
-})
+export const clientScript: Effect.Effect<string> = clientBundle(clientEntry)
 
 const head = (title: string) =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>${esc(title)}</title><style>${auditCss}</style></head>`
@@ -46,7 +23,7 @@ const head = (title: string) =>
 /** The page: header, an empty main filled in by the client, and the client. `live`: the websocket path, or "". */
 export const pageHtml = (script: string, live: string): string =>
   `${head("Warden audit")}<body data-live="${esc(live)}"><a class="skip" href="#main">Skip to content</a>
-<header class="top"><h1>Warden audit</h1><nav aria-label="Views"><a href="#/">Actors</a><a href="#/machines">Machines</a></nav><p id="live" role="status">Live updates: starting…</p></header>
+<header class="top"><h1>Warden audit</h1><nav aria-label="Views">${live === "" ? "" : '<a href="/">Dashboard</a>'}<a href="#/">Actors</a><a href="#/machines">Machines</a></nav><p id="live" role="status">Live updates: starting…</p></header>
 <main id="main" tabindex="-1"><p>Loading…</p><noscript>This page needs JavaScript; the exported reports (<code>warden audit ID --html</code>) do not.</noscript></main>
 <script>${script}</script></body></html>`
 

@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs"
 import { Either, ParseResult, Schema } from "effect"
+import { AlertConfigError, AlertsConfigSchema, noAlerts, resolveChannels } from "../alerts/AlertConfig.js"
 import { RiskOptionsSchema } from "../risk/RiskConfig.js"
 import { StrategyConfigSchema } from "../strategy/StrategyHost.js"
 import { readTokenFile } from "../broker/LiveCore.js"
@@ -123,6 +124,10 @@ export const WardenConfigSchema = Schema.Struct({
   risk: Schema.optional(RiskOptionsSchema),
   /** Strategy modules the engine loads: `{ "module": "strategies/Mine.ts", "accountId": "PAPER1" }`. */
   strategies: Schema.optional(Schema.Array(StrategyConfigSchema)),
+  /** Alert channels (JSON webhook, Telegram) and their bounds: see src/alerts/AlertConfig.ts. */
+  alerts: Schema.optionalWith(AlertsConfigSchema, { default: () => noAlerts }),
+  /** A file that gets one JSON line per committed lifecycle event (`tail -f`); null: none. */
+  lifecycleLog: Schema.optionalWith(Schema.NullOr(Schema.String.pipe(Schema.minLength(1))), { default: () => null }),
   demo: Schema.optionalWith(
     Schema.Struct({
       entryEverySec: Schema.optionalWith(Schema.Number.pipe(Schema.nonNegative()), { default: () => 15 }),
@@ -196,6 +201,12 @@ export const loadConfig = (file: string | undefined, env: NodeJS.ProcessEnv = pr
     throw new ConfigError(path, issue?.path.join(".") || "(root)", issue?.message ?? "invalid")
   }
   const c = decoded.right
+  try {
+    resolveChannels(c.alerts, env)
+  } catch (e) {
+    if (e instanceof AlertConfigError) throw new ConfigError(path, e.field, e.reason)
+    throw e
+  }
   const port = env.WARDEN_PORT !== undefined ? Number(env.WARDEN_PORT) : c.http.port
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new ConfigError("WARDEN_PORT", "WARDEN_PORT", `not a port: ${env.WARDEN_PORT}`)

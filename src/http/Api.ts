@@ -1,7 +1,8 @@
 /**
  * The engine's HTTP contract (HttpApi): every route with its schemas, so requests are validated at
  * the boundary and the OpenAPI document at `/api/openapi.json` is derived from the same types.
- * Every route but health, metrics and the webhook (which has its own secret) needs the bearer token.
+ * Every route but health, metrics and the webhook (which has its own secret) needs the token: a bearer
+ * header, or the cookie the sign-in sets.
  */
 import {
   HttpApi,
@@ -50,7 +51,11 @@ export class NotReady extends Schema.TaggedError<NotReady>()(
 /** Bearer-token authentication of the API. */
 export class Authorization extends HttpApiMiddleware.Tag<Authorization>()("warden/Authorization", {
   failure: Unauthorized,
-  security: { bearer: HttpApiSecurity.bearer },
+  security: {
+    bearer: HttpApiSecurity.bearer,
+    /** The signed-in dashboard's cookie (set by `/login`, SameSite=Strict, HttpOnly). */
+    cookie: HttpApiSecurity.apiKey({ in: "cookie", key: "warden_token" }),
+  },
 }) {}
 
 /** An entry order as the API takes it: a `UniversalOrderCommand` whose id and source the engine may fill in. */
@@ -87,6 +92,16 @@ export const ExitRequestBody = Schema.Struct({
   source: Schema.optionalWith(Schema.String, { default: () => "api" }),
 })
 
+/** Closing one trade by hand: its exit goes through the exit pipeline (signal, intent, gates, order). */
+export const CloseTradeBody = Schema.Struct({
+  reason: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)), {
+    default: () => "MANUAL",
+  }),
+  source: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(32)), {
+    default: () => "api",
+  }),
+})
+
 const Json = Schema.Unknown
 const IdParam = Schema.Struct({ id: Schema.String })
 
@@ -105,6 +120,14 @@ const orders = HttpApiGroup.make("orders")
   .add(
     HttpApiEndpoint.post("cancel", "/api/v1/orders/:id/cancel")
       .setPath(IdParam)
+      .addSuccess(Json, { status: 202 })
+      .addError(NotFound)
+      .addError(Refused),
+  )
+  .add(
+    HttpApiEndpoint.post("closeTrade", "/api/v1/trades/:id/close")
+      .setPath(IdParam)
+      .setPayload(CloseTradeBody)
       .addSuccess(Json, { status: 202 })
       .addError(NotFound)
       .addError(Refused),
@@ -152,5 +175,18 @@ const views = HttpApiGroup.make("views")
   .add(HttpApiEndpoint.get("intentVerification", "/dashboard/diagnostics/intent-verification").addSuccess(Json))
   .middleware(Authorization)
 
+/** The operator dashboard's read side (src/dashboard/DashboardViews.ts). */
+const dashboard = HttpApiGroup.make("dashboard")
+  .add(HttpApiEndpoint.get("dashboardMeta", "/dashboard/meta").addSuccess(Json))
+  .add(HttpApiEndpoint.get("dashboardTrades", "/dashboard/trades").addSuccess(Json))
+  .add(HttpApiEndpoint.get("dashboardRisk", "/dashboard/risk").addSuccess(Json))
+  .add(HttpApiEndpoint.get("dashboardReconciliation", "/dashboard/reconciliation").addSuccess(Json))
+  .add(
+    HttpApiEndpoint.get("dashboardInstruments", "/dashboard/instruments")
+      .setUrlParams(Schema.Struct({ q: Schema.optionalWith(Schema.String, { default: () => "" }) }))
+      .addSuccess(Json),
+  )
+  .middleware(Authorization)
+
 /** The engine's API. */
-export class WardenApi extends HttpApi.make("warden").add(health).add(orders).add(users).add(views) {}
+export class WardenApi extends HttpApi.make("warden").add(health).add(orders).add(users).add(views).add(dashboard) {}

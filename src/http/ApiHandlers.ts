@@ -5,15 +5,20 @@
  */
 import { HttpApiBuilder } from "@effect/platform"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Clock, Effect, Layer, Option, Redacted } from "effect"
+import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
+import type { TradeContext } from "../../machines/TradeMachine.js"
 import { Brokers } from "../broker/Brokers.js"
 import type { UniversalOrderCommand } from "../domain/Commands.js"
+import { DashboardViews } from "../dashboard/DashboardViews.js"
+import { ExitQualification } from "../exits/ExitQualification.js"
 import { ExitService } from "../exits/ExitService.js"
+import { TickHub } from "../market/TickHub.js"
 import { OrderEntry } from "../orders/OrderEntry.js"
 import { ActorRuntime } from "../runtime/ActorRuntime.js"
 import { Ids } from "../runtime/Ids.js"
 import { Diagnostics } from "../store/Diagnostics.js"
 import { Authorization, NotFound, NotReady, Refused, Unauthorized, WardenApi } from "./Api.js"
+import { sameToken } from "./Token.js"
 
 /** What the API needs to know of the engine's configuration. */
 export interface ApiConfig {
@@ -22,13 +27,13 @@ export interface ApiConfig {
 }
 
 /** Bearer-token checks. */
-export const authorizationLayer = (config: ApiConfig) =>
-  Layer.succeed(Authorization, {
-    bearer: (token) =>
-      config.token === null || Redacted.value(token) === config.token
-        ? Effect.void
-        : Effect.fail(new Unauthorized({ code: "UNAUTHORIZED", message: "missing or wrong bearer token" })),
-  })
+export const authorizationLayer = (config: ApiConfig) => {
+  const check = (token: Redacted.Redacted<string>) =>
+    config.token === null || sameToken(Redacted.value(token), config.token)
+      ? Effect.void
+      : Effect.fail(new Unauthorized({ code: "UNAUTHORIZED", message: "missing or wrong bearer token" }))
+  return Layer.succeed(Authorization, { bearer: check, cookie: check })
+}
 
 const orDieSql = <A, E, R>(e: Effect.Effect<A, E, R>) => Effect.orDie(e)
 
@@ -81,6 +86,40 @@ const commandOf = (p: typeof import("./Api.js").OrderRequest.Type, commandId: st
   trailing: p.trailing ? { distance: p.trailing.distance, unit: p.trailing.unit ?? "price" } : null,
 })
 
+/** Closes one open trade through the exit pipeline: a signal, its intent, the gates, the exit order. */
+const closeTrade = (tradeId: string, reason: string, source: string) =>
+  Effect.gen(function* () {
+    const rt = yield* ActorRuntime
+    const view = yield* rt.view(tradeId)
+    if (Option.isNone(view) || view.value.type !== "trade")
+      return yield* Effect.fail(new NotFound({ code: "NOT_FOUND", message: `no trade ${tradeId}`, field: "id" }))
+    if (view.value.state !== "OPEN")
+      return yield* Effect.fail(
+        new Refused({ code: "TRADE_NOT_OPEN", message: `trade ${tradeId} is ${view.value.state}`, field: "id" }),
+      )
+    const c = view.value.context as unknown as TradeContext
+    const hub = yield* TickHub
+    const qualification = yield* ExitQualification
+    const q = yield* qualification.submit(
+      {
+        tradeId,
+        accountId: c.accountId,
+        symbol: c.symbol,
+        exchange: c.exchange,
+        product: c.product,
+        reason,
+        price: hub.last(c.symbol)?.ltp ?? c.entryPrice,
+        at: yield* Clock.currentTimeMillis,
+      },
+      { source: `api:close:${source}`, bypassCooldown: true },
+    )
+    if (q._tag === "NotEligible")
+      return yield* Effect.fail(new Refused({ code: q.reason, message: q.detail, field: "id" }))
+    const d = q.decision
+    if (!d.approved) return yield* Effect.fail(new Refused({ code: d.code, message: d.reason, field: "id" }))
+    return { tradeId, intentId: q.intentId, orderId: d.executed ? d.orderId : null, executed: d.executed }
+  })
+
 const orders = HttpApiBuilder.group(WardenApi, "orders", (h) =>
   h
     .handle("create", ({ payload }) =>
@@ -104,6 +143,7 @@ const orders = HttpApiBuilder.group(WardenApi, "orders", (h) =>
         return { orderId: path.id, state: r.to }
       }),
     )
+    .handle("closeTrade", ({ path, payload }) => closeTrade(path.id, payload.reason, payload.source))
     .handle("exits", ({ payload }) =>
       Effect.flatMap(ExitService, (exits) =>
         exits.requestExit({
@@ -222,5 +262,23 @@ const views = HttpApiBuilder.group(WardenApi, "views", (h) =>
     ),
 )
 
+const dashboard = HttpApiBuilder.group(WardenApi, "dashboard", (h) =>
+  Effect.gen(function* () {
+    const config = yield* DashboardConfig
+    return h
+      .handle("dashboardMeta", () => Effect.flatMap(DashboardViews, (v) => v.meta(config.tokenRequired)))
+      .handle("dashboardTrades", () => Effect.flatMap(DashboardViews, (v) => v.trades))
+      .handle("dashboardRisk", () => Effect.flatMap(DashboardViews, (v) => v.risk))
+      .handle("dashboardReconciliation", () => Effect.flatMap(DashboardViews, (v) => v.reconciliation))
+      .handle("dashboardInstruments", ({ urlParams }) => Effect.map(DashboardViews, (v) => v.search(urlParams.q)))
+  }),
+)
+
+/** What the dashboard's handlers know of the configuration. */
+export class DashboardConfig extends Context.Tag("warden/DashboardConfig")<
+  DashboardConfig,
+  { readonly tokenRequired: boolean }
+>() {}
+
 /** Every handler of the API. */
-export const handlersLayer = Layer.mergeAll(health, orders, users, views)
+export const handlersLayer = Layer.mergeAll(health, orders, users, views, dashboard)

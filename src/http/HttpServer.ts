@@ -1,7 +1,8 @@
 /**
  * The engine's HTTP server: the API (HttpApi, with its OpenAPI document at `/api/openapi.json`),
- * `/metrics` in Prometheus text, the TradingView webhook, and the `/ws` live stream, on one Node
- * server. Without a token it listens on loopback only. Request bodies are limited in size.
+ * `/metrics` in Prometheus text, the TradingView webhook, the `/ws` live stream, the operator
+ * dashboard at `/` and the audit at `/audit` (both behind the sign-in when a token is set), on one
+ * Node server. Without a token it listens on loopback only. Request bodies are limited in size.
  */
 import { createServer } from "node:http"
 import {
@@ -14,15 +15,18 @@ import {
 } from "@effect/platform"
 import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
 import { Effect, Layer, Option } from "effect"
+import * as UrlParams from "@effect/platform/UrlParams"
+import { DashboardViews } from "../dashboard/DashboardViews.js"
+import { dashboardHtml, dashboardScript, safeNext, signInHtml } from "../dashboard/DashboardPage.js"
 import type { ExitService } from "../exits/ExitService.js"
 import type { InstrumentMaster } from "../orders/Instruments.js"
 import type { OrderEntry } from "../orders/OrderEntry.js"
 import type { Ids } from "../runtime/Ids.js"
 import { auditApiRoutesLayer } from "../audit/AuditRoutes.js"
 import { WardenApi } from "./Api.js"
-import { authorizationLayer, handlersLayer } from "./ApiHandlers.js"
+import { authorizationLayer, DashboardConfig, handlersLayer } from "./ApiHandlers.js"
 import { attachLiveStream } from "./LiveStream.js"
-import { tokenOf } from "./Token.js"
+import { sameToken, tokenOf } from "./Token.js"
 import { prometheusText } from "./PrometheusMetrics.js"
 import { type WebhookConfig, webhookRoute } from "./WebhookRoute.js"
 
@@ -63,22 +67,115 @@ const limitBody = <E, R>(app: HttpApp.Default<E, R>, bytesMax: number): HttpApp.
     return yield* HttpIncomingMessage.withMaxBodySize(app, Option.some(bytesMax))
   })
 
+/** Whether a path is one of the engine's pages (the dashboard at `/`, the audit at `/audit`). */
+const isPage = (path: string) =>
+  path === "/" || path === "/index.html" || path === "/audit" || path.startsWith("/audit/")
+
+/** The request carries a bearer header (a program), not only the dashboard's cookie (a browser). */
+const hasBearer = (headers: Readonly<Record<string, string | undefined>>) =>
+  (headers.authorization ?? "").startsWith("Bearer ")
+
+/** The header the dashboard's own requests carry; a cross-site form or link cannot set it. */
+export const csrfHeader = "x-warden-csrf"
+
 /**
- * With a token configured, the audit pages need it too. A browser cannot send a bearer header on a
- * page load: `/login?token=…` sets a cookie that the page's own requests (and `/ws`) then carry.
+ * With a token configured, the pages need it too, and show the sign-in form without it. A browser
+ * cannot send a bearer header on a page load: signing in (`/login`) sets an HttpOnly, SameSite
+ * cookie that the page's own requests (and `/ws`) then carry. A state-changing request signed in
+ * by that cookie alone must also carry `x-warden-csrf`, which no other site can make a browser send.
  */
 const guardPages = <E, R>(app: HttpApp.Default<E, R>, token: string | null): HttpApp.Default<E, R> =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
-    if (token === null || !request.url.startsWith("/audit")) return yield* app
-    if (tokenOf(request.headers, request.url) !== token) {
+    if (token === null) return yield* app
+    const path = new URL(request.url, "http://localhost").pathname
+    const given = tokenOf(request.headers, request.url)
+    const signedIn = given !== null && sameToken(given, token)
+    if (isPage(path) && !signedIn) {
+      const wantsHtml = (request.headers.accept ?? "").includes("text/html")
+      return wantsHtml
+        ? HttpServerResponse.html(signInHtml({ next: request.url })).pipe(HttpServerResponse.setStatus(401))
+        : HttpServerResponse.unsafeJson(
+            { code: "UNAUTHORIZED", message: "the pages need the engine's token: sign in at /login" },
+            { status: 401 },
+          )
+    }
+    const changes = request.method !== "GET" && request.method !== "HEAD"
+    const exempt = path === "/login" || path === "/logout" || path.startsWith("/webhook/")
+    if (changes && !exempt && signedIn && !hasBearer(request.headers) && request.headers[csrfHeader] !== "1") {
       return HttpServerResponse.unsafeJson(
-        { code: "UNAUTHORIZED", message: "the audit pages need the engine's token: open /login?token=…" },
-        { status: 401 },
+        {
+          code: "FORBIDDEN",
+          message: `a signed-in browser's request needs the ${csrfHeader} header`,
+          field: csrfHeader,
+        },
+        { status: 403 },
       )
     }
     return yield* app
   })
+
+/** The cookie the sign-in sets. */
+const withTokenCookie = (response: HttpServerResponse.HttpServerResponse, value: string, maxAge?: number) =>
+  HttpServerResponse.unsafeSetCookie(response, "warden_token", value, {
+    path: "/",
+    httpOnly: true,
+    sameSite: "strict",
+    ...(maxAge === undefined ? {} : { maxAge }),
+  })
+
+/** `GET /login` (the form, or `?token=` for a link), `POST /login` (the form), `POST /logout`. */
+const signInRoutes = (token: string | null) =>
+  HttpApiBuilder.Router.use((router) =>
+    Effect.gen(function* () {
+      const signedIn = (given: string | null | undefined, next: string) =>
+        token !== null && (given === null || given === undefined || !sameToken(given, token))
+          ? HttpServerResponse.html(signInHtml({ next, error: given ? "That is not the engine's token." : null })).pipe(
+              HttpServerResponse.setStatus(401),
+            )
+          : withTokenCookie(HttpServerResponse.empty({ status: 303, headers: { location: next } }), given ?? "")
+      yield* router.get(
+        "/login",
+        Effect.gen(function* () {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const q = new URL(request.url, "http://localhost").searchParams
+          const next = safeNext(q.get("next"))
+          const given = q.get("token")
+          if (given === null && token !== null) return HttpServerResponse.html(signInHtml({ next }))
+          return signedIn(given, next)
+        }),
+      )
+      yield* router.post(
+        "/login",
+        Effect.gen(function* () {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const form = yield* Effect.orElseSucceed(request.urlParamsBody, () => [] as UrlParams.UrlParams)
+          const given = Option.getOrElse(UrlParams.getFirst(form, "token"), () => "")
+          return signedIn(given, safeNext(Option.getOrNull(UrlParams.getFirst(form, "next"))))
+        }),
+      )
+      yield* router.post(
+        "/logout",
+        Effect.succeed(
+          withTokenCookie(HttpServerResponse.empty({ status: 303, headers: { location: "/login" } }), "", 0),
+        ),
+      )
+    }),
+  )
+
+/** The dashboard's page at `/`. */
+const dashboardRoutes = (token: string | null) =>
+  HttpApiBuilder.Router.use((router) =>
+    Effect.gen(function* () {
+      const page = Effect.map(dashboardScript, (script) =>
+        HttpServerResponse.html(dashboardHtml(script, { live: "/ws", signOut: token !== null })).pipe(
+          HttpServerResponse.setHeader("cache-control", "no-store"),
+        ),
+      )
+      yield* router.get("/", page)
+      yield* router.get("/index.html", page)
+    }),
+  )
 
 /** The host the server actually binds: loopback unless a token protects the API. */
 export const bindHost = (config: HttpConfig): string => (config.token === null ? "127.0.0.1" : config.host)
@@ -88,26 +185,6 @@ export const httpLayer = (config: HttpConfig) => {
   const server = createServer()
   const extraRoutes = HttpApiBuilder.Router.use((router) =>
     Effect.gen(function* () {
-      yield* router.get(
-        "/login",
-        Effect.gen(function* () {
-          const request = yield* HttpServerRequest.HttpServerRequest
-          const given = new URL(request.url, "http://localhost").searchParams.get("token")
-          if (config.token !== null && given !== config.token) {
-            return HttpServerResponse.unsafeJson(
-              { code: "UNAUTHORIZED", message: "wrong token", field: "token" },
-              { status: 401 },
-            )
-          }
-          return HttpServerResponse.empty({ status: 302, headers: { location: "/audit/" } }).pipe(
-            HttpServerResponse.unsafeSetCookie("warden_token", given ?? "", {
-              path: "/",
-              httpOnly: true,
-              sameSite: "strict",
-            }),
-          )
-        }),
-      )
       yield* router.get(
         "/metrics",
         Effect.map(prometheusText, (text) =>
@@ -119,14 +196,21 @@ export const httpLayer = (config: HttpConfig) => {
       yield* router.post("/webhook/tradingview", Effect.provide(webhookRoute(config.webhook), services))
     }),
   )
+  const dashboardViews = Layer.merge(
+    DashboardViews.Default,
+    Layer.succeed(DashboardConfig, { tokenRequired: config.token !== null }),
+  )
   const api = HttpApiBuilder.api(WardenApi).pipe(
     Layer.provide(handlersLayer),
+    Layer.provide(dashboardViews),
     Layer.provide(authorizationLayer(config)),
   )
   const serve = HttpApiBuilder.serve((app) => guardPages(limitBody(app, config.bodyBytesMax), config.token)).pipe(
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/openapi.json" })),
     Layer.provide(auditApiRoutesLayer()),
     Layer.provide(extraRoutes),
+    Layer.provide(signInRoutes(config.token)),
+    Layer.provide(dashboardRoutes(config.token)),
     Layer.provide(api),
     HttpServer.withLogAddress,
     Layer.provide(NodeHttpServer.layer(() => server, { port: config.port, host: bindHost(config) })),

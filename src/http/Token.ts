@@ -1,4 +1,5 @@
-/** How a request carries the engine's token. */
+/** How a request carries the engine's token, and how it is compared. */
+import { createHash, timingSafeEqual } from "node:crypto"
 
 /** The token a request carries: bearer header, `warden_token` cookie, or a `?token=` query. */
 export const tokenOf = (
@@ -12,3 +13,7 @@ export const tokenOf = (
   if (m) return decodeURIComponent(m[1]!)
   return new URL(url, "http://localhost").searchParams.get("token")
 }
+
+/** Whether a given token is the engine's, compared in constant time (hashes of equal length). */
+export const sameToken = (given: string, token: string): boolean =>
+  timingSafeEqual(createHash("sha256").update(given).digest(), createHash("sha256").update(token).digest())
