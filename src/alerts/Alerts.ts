@@ -23,6 +23,8 @@ import {
   mayAlert,
 } from "./AlertEvents.js"
 
+/** Drops between two warnings about them. */
+const dropsPerWarning = 100
 /** Alert ids remembered for deduplication; the oldest are forgotten beyond it. */
 const seenIdsMax = 50_000
 
@@ -63,7 +65,9 @@ export const make = (config: AlertsConfig, channels: ReadonlyArray<ResolvedChann
         for (const { channel, queue } of queues) {
           if (!(yield* Queue.offer(queue, event))) {
             counts.dropped++
-            yield* Effect.logWarning(`alert dropped for ${channel.name} (queue full): ${event.id}`)
+            // Logged at the first drop and every hundredth: an overload must not flood the log too.
+            if (counts.dropped % dropsPerWarning === 1)
+              yield* Effect.logWarning(`alerts dropped for ${channel.name} (queue full): ${counts.dropped} so far`)
           }
         }
         return true

@@ -6,6 +6,7 @@ export const dashboardCss = `
 :root { color-scheme: light; --bg: #f3f5f8; --card: #fff; --fg: #111827; --muted: #5b6472; --line: #dde2e9; --bar: #0f1b2d;
   --accent: #1d4ed8; --pos: #0f7a3d; --neg: #b42318; --warn: #9a5b00; --pill: #eef1f5; }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; color: var(--fg); background: var(--bg); font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", sans-serif; }
 code, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 0.9em; }
 .num { font-variant-numeric: tabular-nums; text-align: right; white-space: nowrap; }
@@ -23,7 +24,7 @@ header.bar .live { font-size: 0.82rem; color: #aab4c3; }
 header.bar button { background: transparent; color: #e5e9f0; border-color: #4b5a70; }
 header.bar button.primary { background: #2563eb; border-color: #2563eb; color: #fff; }
 header.bar button.danger { background: #b42318; border-color: #b42318; color: #fff; }
-main { padding: 1rem 1.25rem 3rem; max-width: 1680px; margin: 0 auto; }
+main { padding: 1rem 1.25rem 3rem; max-width: 1880px; margin: 0 auto; }
 main:focus { outline: none; }
 h2 { font-size: 1.15rem; margin: 0.25rem 0 0.75rem; }
 h3 { font-size: 0.95rem; margin: 0 0 0.5rem; text-transform: uppercase; letter-spacing: 0.04em; color: var(--muted); }
@@ -40,19 +41,23 @@ button.small { padding: 0.1rem 0.5rem; font-size: 0.85rem; }
 .stat .value { font-size: 1.6rem; font-weight: 650; font-variant-numeric: tabular-nums; }
 .stat.failed .value { color: var(--neg); }
 .panel { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 0.9rem 1rem; margin-bottom: 1rem; overflow-x: auto; }
-.grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 1rem; }
+.grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(560px, 100%), 1fr)); gap: 1rem; }
 .grid2 > .panel { margin-bottom: 0; }
+.grid2.book { grid-template-columns: repeat(auto-fit, minmax(min(800px, 100%), 1fr)); }
+.grid2.book > .panel + .panel { margin-top: 0; }
 table { border-collapse: collapse; width: 100%; }
 th, td { padding: 0.35rem 0.55rem; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; }
 thead th { font-size: 0.76rem; text-transform: uppercase; letter-spacing: 0.04em; color: var(--muted); font-weight: 600; white-space: nowrap; background: #f8fafc; }
 tbody tr:hover td { background: #f8fafc; }
+td .sub { color: var(--muted); font-size: 0.78rem; white-space: nowrap; }
+td a.mono, td span.mono { white-space: nowrap; }
 .pos { color: var(--pos); font-weight: 600; } .neg { color: var(--neg); font-weight: 600; }
 .pill { display: inline-block; padding: 0.05rem 0.5rem; border-radius: 999px; background: var(--pill); font-size: 0.78rem; font-weight: 600; white-space: nowrap; border: 1px solid transparent; }
 .pill.EXECUTED, .pill.CLOSED, .pill.ACTIVE, .pill.ok, .pill.FILLED, .pill.BUY, .pill.LONG { background: #e6f4ea; color: #0f5b2e; }
 .pill.FAILED, .pill.HALTED, .pill.bad, .pill.REJECTED, .pill.SELL, .pill.SHORT { background: #fdecea; color: #8c1d13; }
 .pill.PARTIAL, .pill.REDUCING, .pill.EXITING, .pill.warn { background: #fff4e0; color: #7a4a00; }
 .pill.SENT_TO_BROKER, .pill.CREATED, .pill.OPEN { background: #e8efff; color: #1e3a8a; }
-.reason { color: var(--neg); max-width: 34rem; }
+.reason { color: var(--neg); max-width: 22rem; font-size: 0.82rem; }
 .toolbar { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center; margin-bottom: 0.75rem; }
 .toolbar .spacer { flex: 1; }
 #toasts { position: fixed; right: 1rem; bottom: 1rem; display: flex; flex-direction: column; gap: 0.5rem; z-index: 20; max-width: 30rem; }
@@ -80,7 +85,7 @@ input, select { font: inherit; color: var(--fg); padding: 0.35rem 0.5rem; border
 .switch { display: inline-flex; align-items: center; gap: 0.5rem; }
 .account-head { display: flex; align-items: center; gap: 0.75rem; flex-wrap: wrap; margin-bottom: 0.6rem; }
 .account-head h3 { margin: 0; color: var(--fg); font-size: 1rem; text-transform: none; letter-spacing: 0; }
-.meter { height: 8px; background: #edf0f4; border-radius: 4px; overflow: hidden; min-width: 140px; }
+.meter { display: inline-block; vertical-align: middle; margin-left: 0.6rem; width: 220px; height: 8px; background: #edf0f4; border-radius: 4px; overflow: hidden; }
 .meter > span { display: block; height: 100%; background: var(--pos); }
 .meter.hot > span { background: var(--neg); }
 .kv { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 1rem; margin: 0.5rem 0; }

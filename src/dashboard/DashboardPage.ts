@@ -38,5 +38,6 @@ export const signInHtml = (options: { next: string; error?: string | null }): st
   `${head("Sign in · Warden")}<body><main id="main" class="signin"><h1>Warden</h1><p class="muted">Sign in with the engine's token (<code>http.token</code> or <code>WARDEN_TOKEN</code>).</p>
 ${options.error ? `<p class="error" role="alert">${esc(options.error)}</p>` : ""}
 <form method="post" action="/login"><input type="hidden" name="next" value="${esc(safeNext(options.next))}">
+<input type="text" name="username" value="warden" autocomplete="username" hidden>
 <label>Token<input type="password" name="token" autocomplete="current-password" required autofocus></label>
 <button type="submit" class="primary">Sign in</button></form></main></body></html>`

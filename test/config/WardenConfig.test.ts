@@ -57,4 +57,36 @@ describe("configuration", () => {
       /accessTokenFile/,
     )
   })
+
+  it("defaults the alerts to no channels and the lifecycle log to none", () => {
+    const c = loadConfig(undefined, {})
+    expect(c.alerts.channels).toEqual([])
+    expect(c.alerts.queueMax).toBeGreaterThan(0)
+    expect(c.lifecycleLog).toBeNull()
+  })
+
+  it("reads alert channels, and names the field of a bad URL, an unknown kind or a Telegram channel without a token", () => {
+    const c = loadConfig(
+      file({
+        alerts: {
+          channels: [
+            { type: "webhook", url: "http://127.0.0.1:9/hook" },
+            { type: "telegram", chatId: 42, baseUrl: "http://127.0.0.1:9" },
+          ],
+          kinds: ["fill", "rejection"],
+        },
+        lifecycleLog: "logs/lifecycle.jsonl",
+      }),
+      { WARDEN_TELEGRAM_TOKEN: "123:abc" },
+    )
+    expect(c.alerts.channels.map((ch) => ch.type)).toEqual(["webhook", "telegram"])
+    expect(c.lifecycleLog).toBe("logs/lifecycle.jsonl")
+    expect(() => loadConfig(file({ alerts: { channels: [{ type: "webhook", url: "ftp://x" }] } }), {})).toThrow(
+      /alerts\.channels\.0\.url/,
+    )
+    expect(() => loadConfig(file({ alerts: { kinds: ["everything"] } }), {})).toThrow(/alerts\.kinds\.0/)
+    expect(() => loadConfig(file({ alerts: { channels: [{ type: "telegram", chatId: "7" }] } }), {})).toThrow(
+      /alerts\.channels\.0\.botToken: no bot token: set WARDEN_TELEGRAM_TOKEN/,
+    )
+  })
 })

@@ -76,11 +76,20 @@ export const statusCards = (counts: Readonly<Record<string, number>>): string =>
 
 const working = new Set(["CREATED", "SENT_TO_BROKER", "PARTIAL"])
 
+const symbolCell = (symbol: unknown, sub: ReadonlyArray<unknown>) =>
+  `<strong>${esc(symbol)}</strong><div class="sub">${sub
+    .filter((x) => x !== null && x !== undefined && x !== "")
+    .map(esc)
+    .join(" · ")}</div>`
+
+const filled = (qty: unknown, avg: unknown) =>
+  `${n(qty)}${Number(avg) > 0 ? ` <span class="muted">@ ${n(avg)}</span>` : ""}`
+
 const engineOrderRow = (o: Row) =>
-  `<tr data-order="${esc(o.order_id)}">${td(when(o.created_at))}${td(auditLink(o.order_id))}${td(esc(o.account_id))}${td(`<strong>${esc(o.symbol)}</strong>`)}${td(pill(o.side))}${td(n(o.qty), "num")}${td(esc(o.order_type))}${td(n(o.price), "num")}${td(pill(o.state, String(o.status)))}${td(`${n(o.filled_qty)}${Number(o.avg_price) > 0 ? ` @ ${n(o.avg_price)}` : ""}`, "num")}${td(esc(o.purpose))}${td(auditLink(o.parent_id))}${td(o.status === "FAILED" || o.reason ? `<span class="reason">${esc(o.reason ?? "")}</span>` : "")}${td(working.has(String(o.status)) ? `<button type="button" class="small danger" data-action="cancel" data-id="${esc(o.order_id)}">Cancel</button>` : "")}</tr>`
+  `<tr data-order="${esc(o.order_id)}">${td(when(o.created_at))}${td(auditLink(o.order_id))}${td(symbolCell(o.symbol, [o.account_id, o.product, o.order_type, o.price === null ? null : n(o.price), o.purpose]))}${td(pill(o.side))}${td(n(o.qty), "num")}${td(`${pill(o.state, String(o.status))}${o.reason ? `<div class="reason">${esc(o.reason)}</div>` : ""}`)}${td(filled(o.filled_qty, o.avg_price), "num")}${td(auditLink(o.parent_id))}${td(working.has(String(o.status)) ? `<button type="button" class="small danger" data-action="cancel" data-id="${esc(o.order_id)}">Cancel</button>` : "")}</tr>`
 
 const brokerOrderRow = (accountId: string, o: Row) =>
-  `<tr>${td(when(o.placedAt))}${td(esc(accountId))}${td(`<span class="mono">${esc(o.brokerOrderId)}</span>`)}${td(auditLink(o.clientTag))}${td(`<strong>${esc(o.symbol)}</strong>`)}${td(pill(o.side))}${td(n(o.qty), "num")}${td(pill(o.status))}${td(`${n(o.filledQty)}${Number(o.avgPrice) > 0 ? ` @ ${n(o.avgPrice)}` : ""}`, "num")}${td(o.reason ? `<span class="reason">${esc(o.reason)}</span>` : "")}</tr>`
+  `<tr>${td(when(o.placedAt))}${td(`<span class="mono">${esc(o.brokerOrderId)}</span>`)}${td(auditLink(o.clientTag))}${td(symbolCell(o.symbol, [accountId, o.product, o.orderType]))}${td(pill(o.side))}${td(n(o.qty), "num")}${td(`${pill(o.status)}${o.reason ? `<div class="reason">${esc(o.reason)}</div>` : ""}`)}${td(filled(o.filledQty, o.avgPrice), "num")}</tr>`
 
 /** The order book: status cards, then the engine's orders and the brokers' side by side. */
 export const orderBookHtml = (book: {
@@ -90,22 +99,7 @@ export const orderBookHtml = (book: {
 }): string => {
   const engine = table(
     "Engine orders",
-    [
-      "Time",
-      "Order",
-      "Account",
-      "Symbol",
-      "Side",
-      "Qty",
-      "Type",
-      "Price",
-      "Status",
-      "Filled",
-      "Purpose",
-      "Trade",
-      "Reason",
-      "",
-    ],
+    ["Time", "Order", "Symbol", "Side", "Qty", "Status", "Filled", "Trade", ""],
     book.system.map(engineOrderRow),
     "No orders yet.",
   )
@@ -115,21 +109,21 @@ export const orderBookHtml = (book: {
     .map((b) => `<p class="error">${esc(b.accountId)}: the broker did not answer: ${esc(b.error)}</p>`)
   const broker = table(
     "Broker orders",
-    ["Time", "Account", "Broker id", "Engine order", "Symbol", "Side", "Qty", "Status", "Filled", "Reason"],
+    ["Time", "Broker id", "Engine order", "Symbol", "Side", "Qty", "Status", "Filled"],
     brokerRows,
     "The brokers hold no orders.",
   )
-  return `<h2>Order book</h2>${statusCards(book.counts)}<div class="grid2"><section class="panel" id="engine-orders"><h3>Engine</h3>${engine}</section><section class="panel" id="broker-orders"><h3>Broker</h3>${errors.join("")}${broker}</section></div>`
+  return `<h2>Order book</h2>${statusCards(book.counts)}<div class="grid2 book"><section class="panel" id="engine-orders"><h3>Engine</h3>${engine}</section><section class="panel" id="broker-orders"><h3>Broker</h3>${errors.join("")}${broker}</section></div>`
 }
 
 const trailingText = (t: TradeRow) =>
   t.trailing === null ? '<span class="none">—</span>' : `${n(t.trailing.distance)} ${esc(t.trailing.unit)}`
 
 const openTradeRow = (t: TradeRow) =>
-  `<tr data-trade="${esc(t.tradeId)}">${td(when(t.openedAt))}${td(auditLink(t.tradeId))}${td(esc(t.accountId))}${td(`<strong>${esc(t.symbol)}</strong> <span class="muted">${esc(t.product)}</span>`)}${td(pill(t.direction))}${td(n(t.qty), "num")}${td(n(t.entryPrice), "num")}${td(n(t.ltp), "num")}${td(money(t.unrealizedPnl), "num pnl")}${td(n(t.stopLoss), "num")}${td(n(t.target), "num")}${td(trailingText(t))}${td(n(t.trailLevel), "num")}${td(pill(t.state))}${td(auditLink(t.entryOrderId))}${td(t.state === "OPEN" ? `<button type="button" class="small danger" data-action="close" data-id="${esc(t.tradeId)}" data-label="${esc(`${t.direction} ${t.qty} ${t.symbol}`)}">Close</button>` : "")}</tr>`
+  `<tr data-trade="${esc(t.tradeId)}">${td(when(t.openedAt))}${td(auditLink(t.tradeId))}${td(symbolCell(t.symbol, [t.accountId, t.product]))}${td(pill(t.direction))}${td(n(t.qty), "num")}${td(n(t.entryPrice), "num")}${td(n(t.ltp), "num")}${td(money(t.unrealizedPnl), "num pnl")}${td(n(t.stopLoss), "num")}${td(n(t.target), "num")}${td(trailingText(t))}${td(n(t.trailLevel), "num")}${td(pill(t.state))}${td(auditLink(t.entryOrderId))}${td(t.state === "OPEN" ? `<button type="button" class="small danger" data-action="close" data-id="${esc(t.tradeId)}" data-label="${esc(`${t.direction} ${t.qty} ${t.symbol}`)}">Close</button>` : "")}</tr>`
 
 const closedTradeRow = (t: TradeRow) =>
-  `<tr data-trade="${esc(t.tradeId)}">${td(when(t.closedAt))}${td(auditLink(t.tradeId))}${td(esc(t.accountId))}${td(`<strong>${esc(t.symbol)}</strong> <span class="muted">${esc(t.product)}</span>`)}${td(pill(t.direction))}${td(n(t.qty), "num")}${td(n(t.entryPrice), "num")}${td(n(t.exitPrice), "num")}${td(`<span class="pill">${esc(t.exitReason ?? "—")}</span>`)}${td(money(t.realizedPnl), "num realised")}${td(t.intentIds.map(auditLink).join(" "))}</tr>`
+  `<tr data-trade="${esc(t.tradeId)}">${td(when(t.closedAt))}${td(auditLink(t.tradeId))}${td(symbolCell(t.symbol, [t.accountId, t.product]))}${td(pill(t.direction))}${td(n(t.qty), "num")}${td(n(t.entryPrice), "num")}${td(n(t.exitPrice), "num")}${td(`<span class="pill">${esc(t.exitReason ?? "—")}</span>`)}${td(money(t.realizedPnl), "num realised")}${td(t.intentIds.map(auditLink).join(" "))}</tr>`
 
 const dayCard = (p: AccountDayPnl) =>
   `<div class="card stat" data-account="${esc(p.accountId)}"><div class="label">${esc(p.accountId)} · day P&amp;L</div><div class="value">${money(p.total)}</div><div class="muted">realised ${money(p.realized)} · open ${money(p.unrealized)} · ${p.openTrades} open, ${p.closedTrades} closed</div></div>`
@@ -149,7 +143,6 @@ export const tradesHtml = (view: TradesView, positions: ReadonlyArray<Row>): str
     [
       "Opened",
       "Trade",
-      "Account",
       "Symbol",
       "Dir",
       "Qty",
@@ -169,19 +162,7 @@ export const tradesHtml = (view: TradesView, positions: ReadonlyArray<Row>): str
   )
   const closed = table(
     "Closed trades",
-    [
-      "Closed",
-      "Trade",
-      "Account",
-      "Symbol",
-      "Dir",
-      "Qty",
-      "Entry",
-      "Exit",
-      "Exit reason",
-      "Realised P&L",
-      "Exit intents",
-    ],
+    ["Closed", "Trade", "Symbol", "Dir", "Qty", "Entry", "Exit", "Exit reason", "Realised P&L", "Exit intents"],
     view.closed.map(closedTradeRow),
     "No closed trades yet.",
   )
