@@ -43,14 +43,15 @@ button.small { padding: 0.1rem 0.5rem; font-size: 0.85rem; }
 .panel { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 0.9rem 1rem; margin-bottom: 1rem; overflow-x: auto; }
 .grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(560px, 100%), 1fr)); gap: 1rem; }
 .grid2 > .panel { margin-bottom: 0; }
-.grid2.book { grid-template-columns: repeat(auto-fit, minmax(min(800px, 100%), 1fr)); }
+.grid2.book { grid-template-columns: repeat(auto-fit, minmax(min(780px, 100%), 1fr)); }
 .grid2.book > .panel + .panel { margin-top: 0; }
 table { border-collapse: collapse; width: 100%; }
-th, td { padding: 0.35rem 0.55rem; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; }
+th, td { padding: 0.35rem 0.5rem; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; }
 thead th { font-size: 0.76rem; text-transform: uppercase; letter-spacing: 0.04em; color: var(--muted); font-weight: 600; white-space: nowrap; background: #f8fafc; }
 tbody tr:hover td { background: #f8fafc; }
-td .sub { color: var(--muted); font-size: 0.78rem; white-space: nowrap; }
+td .sub { color: var(--muted); font-size: 0.78rem; }
 td a.mono, td span.mono { white-space: nowrap; }
+td.wrap a.mono { white-space: normal; overflow-wrap: anywhere; display: inline-block; max-width: 10rem; }
 .pos { color: var(--pos); font-weight: 600; } .neg { color: var(--neg); font-weight: 600; }
 .pill { display: inline-block; padding: 0.05rem 0.5rem; border-radius: 999px; background: var(--pill); font-size: 0.78rem; font-weight: 600; white-space: nowrap; border: 1px solid transparent; }
 .pill.EXECUTED, .pill.CLOSED, .pill.ACTIVE, .pill.ok, .pill.FILLED, .pill.BUY, .pill.LONG { background: #e6f4ea; color: #0f5b2e; }

@@ -70,7 +70,7 @@ describe("the engine process over HTTP", { timeout: 180_000 }, () => {
     expect(await denied.json()).toMatchObject({ code: "UNAUTHORIZED" })
     expect((await e.fetch("/audit/", { auth: false })).status).toBe(401)
     const login = await e.fetch(`/login?token=${e.token}`, { auth: false, redirect: "manual" })
-    expect(login.status).toBe(302)
+    expect(login.status).toBe(303)
     const cookie = login.headers.get("set-cookie")!.split(";")[0]!
     expect(cookie).toBe(`warden_token=${e.token}`)
     const page = await e.fetch("/audit/", { auth: false, headers: { cookie } })

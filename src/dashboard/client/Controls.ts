@@ -12,6 +12,9 @@ import { esc } from "../../audit/Html.js"
 import type { InstrumentHit } from "../DashboardTypes.js"
 import { auditLink, n } from "./Views.js"
 
+/** Notices shown at once; older ones go first. */
+const toastsMax = 3
+
 /** An API answer: its status and its JSON body (null when it had none). */
 export interface Answer {
   readonly ok: boolean
@@ -50,6 +53,7 @@ export const toast = (title: string, detail: string, ok: boolean) => {
   el.setAttribute("role", ok ? "status" : "alert")
   el.innerHTML = `<strong>${esc(title)}</strong>${esc(detail)}`
   box.append(el)
+  while (box.children.length > toastsMax) box.firstElementChild!.remove()
   setTimeout(() => el.remove(), 8_000)
 }
 
@@ -80,7 +84,8 @@ const showOutcome = (dialog: HTMLDialogElement, ok: boolean, title: string, html
   dialog.querySelector(".foot")!.innerHTML = '<button type="button" class="primary" data-close>Close</button>'
   dialog.querySelector<HTMLButtonElement>("[data-close]")!.addEventListener("click", () => dialog.close())
   dialog.querySelector<HTMLButtonElement>("[data-close]")!.focus()
-  toast(title, new DOMParser().parseFromString(html, "text/html").body.textContent ?? "", ok)
+  const text = new DOMParser().parseFromString(html.replace(/<\/(p|li)>/g, "$& "), "text/html").body.textContent
+  toast(title, (text ?? "").trim(), ok)
   onDone()
 }
 

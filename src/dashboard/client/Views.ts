@@ -85,11 +85,13 @@ const symbolCell = (symbol: unknown, sub: ReadonlyArray<unknown>) =>
 const filled = (qty: unknown, avg: unknown) =>
   `${n(qty)}${Number(avg) > 0 ? ` <span class="muted">@ ${n(avg)}</span>` : ""}`
 
+const idWithTime = (link: string, ms: unknown) => `${link}<div class="sub">${when(ms)}</div>`
+
 const engineOrderRow = (o: Row) =>
-  `<tr data-order="${esc(o.order_id)}">${td(when(o.created_at))}${td(auditLink(o.order_id))}${td(symbolCell(o.symbol, [o.account_id, o.product, o.order_type, o.price === null ? null : n(o.price), o.purpose]))}${td(pill(o.side))}${td(n(o.qty), "num")}${td(`${pill(o.state, String(o.status))}${o.reason ? `<div class="reason">${esc(o.reason)}</div>` : ""}`)}${td(filled(o.filled_qty, o.avg_price), "num")}${td(auditLink(o.parent_id))}${td(working.has(String(o.status)) ? `<button type="button" class="small danger" data-action="cancel" data-id="${esc(o.order_id)}">Cancel</button>` : "")}</tr>`
+  `<tr data-order="${esc(o.order_id)}">${td(idWithTime(auditLink(o.order_id), o.created_at))}${td(symbolCell(o.symbol, [o.account_id, o.product, o.order_type, o.price === null ? null : n(o.price), o.purpose]))}${td(pill(o.side))}${td(n(o.qty), "num")}${td(`${pill(o.state, String(o.status))}${o.reason ? `<div class="reason">${esc(o.reason)}</div>` : ""}`)}${td(filled(o.filled_qty, o.avg_price), "num")}${td(auditLink(o.parent_id), "wrap")}${td(working.has(String(o.status)) ? `<button type="button" class="small danger" data-action="cancel" data-id="${esc(o.order_id)}">Cancel</button>` : "")}</tr>`
 
 const brokerOrderRow = (accountId: string, o: Row) =>
-  `<tr>${td(when(o.placedAt))}${td(`<span class="mono">${esc(o.brokerOrderId)}</span>`)}${td(auditLink(o.clientTag))}${td(symbolCell(o.symbol, [accountId, o.product, o.orderType]))}${td(pill(o.side))}${td(n(o.qty), "num")}${td(`${pill(o.status)}${o.reason ? `<div class="reason">${esc(o.reason)}</div>` : ""}`)}${td(filled(o.filledQty, o.avgPrice), "num")}</tr>`
+  `<tr>${td(idWithTime(`<span class="mono">${esc(o.brokerOrderId)}</span>`, o.placedAt))}${td(auditLink(o.clientTag))}${td(symbolCell(o.symbol, [accountId, o.product, o.orderType]))}${td(pill(o.side))}${td(n(o.qty), "num")}${td(`${pill(o.status)}${o.reason ? `<div class="reason">${esc(o.reason)}</div>` : ""}`)}${td(filled(o.filledQty, o.avgPrice), "num")}</tr>`
 
 /** The order book: status cards, then the engine's orders and the brokers' side by side. */
 export const orderBookHtml = (book: {
@@ -99,7 +101,7 @@ export const orderBookHtml = (book: {
 }): string => {
   const engine = table(
     "Engine orders",
-    ["Time", "Order", "Symbol", "Side", "Qty", "Status", "Filled", "Trade", ""],
+    ["Order", "Symbol", "Side", "Qty", "Status", "Filled", "Trade / intent", ""],
     book.system.map(engineOrderRow),
     "No orders yet.",
   )
@@ -109,7 +111,7 @@ export const orderBookHtml = (book: {
     .map((b) => `<p class="error">${esc(b.accountId)}: the broker did not answer: ${esc(b.error)}</p>`)
   const broker = table(
     "Broker orders",
-    ["Time", "Broker id", "Engine order", "Symbol", "Side", "Qty", "Status", "Filled"],
+    ["Broker order", "Engine order", "Symbol", "Side", "Qty", "Status", "Filled"],
     brokerRows,
     "The brokers hold no orders.",
   )
@@ -274,7 +276,7 @@ export const diagnosticsHtml = (d: {
   )
   return `<h2>Diagnostics</h2>${statusCards(d.orders.counts)}
 <section class="panel" id="checks"><h3>Intent verification ${d.checks.ok ? '<span class="pill ok">all pass</span>' : '<span class="pill bad">failing</span>'}</h3>${checks}</section>
-<div class="grid2"><section class="panel" id="failed-orders"><h3>Failed orders</h3>${failed}</section><section class="panel" id="pending-orders"><h3>Pending orders</h3>${pending}</section></div>
-<section class="panel" id="reconciliation" style="margin-top:1rem"><h3>Reconciliation differences</h3>${recon}<h3 style="margin-top:0.75rem">Orders placed outside the engine</h3>${external}</section>
+<section class="panel" id="failed-orders"><h3>Failed orders</h3>${failed}</section><section class="panel" id="pending-orders"><h3>Pending orders</h3>${pending}</section>
+<section class="panel" id="reconciliation"><h3>Reconciliation differences</h3>${recon}<h3 style="margin-top:0.75rem">Orders placed outside the engine</h3>${external}</section>
 <section class="panel" id="alerts"><h3>Alerts</h3>${alertsHtml(d.alerts)}</section>`
 }
