@@ -94,9 +94,13 @@ export const ExitRequestBody = Schema.Struct({
 
 /** Closing one trade by hand: its exit goes through the exit pipeline (signal, intent, gates, order). */
 export const CloseTradeBody = Schema.Struct({
-  reason: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)), {
-    default: () => "MANUAL",
-  }),
+  /** An exit reason code (`MANUAL`, `OPERATOR_RISK` …): it becomes part of the signal's id. */
+  reason: Schema.optionalWith(
+    Schema.String.pipe(
+      Schema.pattern(/^[A-Z][A-Z0-9_]{0,31}$/, { message: () => "an exit reason code: A-Z, 0-9 and _, at most 32" }),
+    ),
+    { default: () => "MANUAL" },
+  ),
   source: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(32)), {
     default: () => "api",
   }),

@@ -8,7 +8,7 @@ import type { Server } from "node:http"
 import { Effect, Queue } from "effect"
 import { WebSocketServer } from "ws"
 import { ActorRuntime, type Transition } from "../runtime/ActorRuntime.js"
-import { tokenOf } from "./Token.js"
+import { sameToken, tokenOf } from "./Token.js"
 
 /** Bytes a client may have unsent before it is dropped. */
 const clientBufferedBytesMax = 8 * 1024 * 1024
@@ -27,7 +27,8 @@ export const attachLiveStream = (server: Server, token: string | null = null) =>
         socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n")
         return
       }
-      if (token !== null && tokenOf(request.headers, request.url ?? "/") !== token) {
+      const given = tokenOf(request.headers, request.url ?? "/")
+      if (token !== null && (given === null || !sameToken(given, token))) {
         socket.end("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n")
         return
       }

@@ -1,3 +1,4 @@
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Schema } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { AlertsConfigSchema, type ResolvedChannel, resolveChannels } from "../../src/alerts/AlertConfig.js"
@@ -190,6 +191,35 @@ describe("the alerts service", { timeout: 30_000 }, () => {
       ["a#2", 200],
     ])
     expect(stats).toMatchObject({ sent: 2, retried: 1, failed: 0, duplicates: 1, dropped: 0 })
+  })
+
+  it("alerts a reconciliation difference opened after the start, once, and not one already open at the start", async () => {
+    receiver = await startReceiver()
+    const r = receiver
+    const insert = (subject: string) =>
+      Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        Effect.orDie(sql`INSERT INTO reconciliation_issues (account_id, kind, subject, detail, engine_value, broker_value, first_seen_at, last_seen_at)
+          VALUES ('PAPER1', 'position', ${subject}, 'engine 65, broker 0', 65, 0, 1, 1)`),
+      )
+    const engine = testPaperEngine()
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          yield* insert("OLD|NFO|MIS")
+          const alerts = yield* make(config({ pollMs: 20 }), [webhook(`${r.url}/hook`)])
+          yield* insert("NIFTY26DECFUT|NFO|MIS")
+          yield* until(() => r.received.length === 1)
+          yield* Effect.sleep("150 millis")
+          expect(yield* alerts.stats).toMatchObject({ sent: 1 })
+        }),
+      ).pipe(Effect.provide(engine.layer)),
+    )
+    expect(r.received).toHaveLength(1)
+    expect(r.received[0]!.body).toMatchObject({
+      kind: "reconciliation",
+      accountId: "PAPER1",
+      data: { subject: "NIFTY26DECFUT|NFO|MIS", engineValue: 65, brokerValue: 0 },
+    })
   })
 
   it("gives up on a definitive refusal (4xx) without retrying", async () => {

@@ -155,6 +155,12 @@ describe("the dashboard over HTTP", { timeout: 120_000 }, () => {
       intentIds: [result.intentId],
     })
     expect(typeof after.closed[0]!.realizedPnl).toBe("number")
+    const spaced = await e.fetch(`/api/v1/trades/${placed.tradeId}/close`, {
+      method: "POST",
+      body: JSON.stringify({ reason: "by hand" }),
+    })
+    expect(spaced.status).toBe(400)
+    expect(JSON.stringify(await spaced.json())).toContain("exit reason code")
     const bad = await e.fetch(`/api/v1/trades/${placed.tradeId}/close`, {
       method: "POST",
       body: JSON.stringify({ reason: "" }),
