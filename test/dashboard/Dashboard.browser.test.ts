@@ -12,6 +12,9 @@ import { type Engine, startEngine } from "../fixtures/EngineProcess.js"
 
 if (chromiumMissing) console.warn(`skipping the dashboard browser test: ${chromiumMissing}`)
 
+/** Polling bound for what the page shows after a request (the machine may be busy). */
+const slow = { timeout: 15_000 }
+
 const shot = (page: Page, name: string) => page.screenshot({ path: join(artifactsDir(), name), fullPage: true })
 
 /** The outcome shown in the open dialog, once there is one; then the dialog is closed. */
@@ -29,15 +32,15 @@ const placeOrder = async (page: Page, side: "BUY" | "SELL" = "BUY") => {
   await page.locator("#new-order").click()
   const form = page.locator("dialog[open] #order-form")
   await form.locator("input[name=symbol]").fill("NIFTY26DEC")
-  await expect.poll(() => form.locator("#instrument-info").textContent()).toContain("pick one")
+  await expect.poll(() => form.locator("#instrument-info").textContent(), slow).toContain("pick one")
   await form.locator("input[name=symbol]").fill("NIFTY26DECFUT")
-  await expect.poll(() => form.locator("#instrument-info").textContent()).toContain("lot 65")
+  await expect.poll(() => form.locator("#instrument-info").textContent(), slow).toContain("lot 65")
   await form.locator(`input[name=side][value=${side}]`).check({ force: true })
   await form.locator("input[name=lots]").fill("1")
-  await expect.poll(() => form.locator("#qty-info").textContent()).toBe("= 65 units")
+  await expect.poll(() => form.locator("#qty-info").textContent(), slow).toBe("= 65 units")
   await page.locator("dialog[open] [data-confirm]").click()
   const confirm = page.locator("dialog[open]")
-  await expect.poll(() => confirm.locator(".head").textContent()).toBe("Confirm order")
+  await expect.poll(() => confirm.locator(".head").textContent(), slow).toBe("Confirm order")
   expect(await confirm.locator(".summary").textContent()).toContain(`${side} 65 NIFTY26DECFUT`)
   await confirm.locator("[data-confirm]").click()
   return outcome(page)
@@ -68,11 +71,11 @@ describe.skipIf(chromiumMissing !== null)(
         await shot(page, "dashboard-signin.png")
         await page.locator("input[name=token]").fill("wrong-token-123")
         await page.locator("button[type=submit]").click()
-        await expect.poll(() => page.locator("[role=alert]").textContent()).toContain("not the engine's token")
+        await expect.poll(() => page.locator("[role=alert]").textContent(), slow).toContain("not the engine's token")
         await page.locator("input[name=token]").fill(e.token)
         await page.locator("button[type=submit]").click()
         await page.locator("header.bar").waitFor()
-        await expect.poll(() => page.locator("#live").textContent()).toContain("connected")
+        await expect.poll(() => page.locator("#live").textContent(), slow).toContain("connected")
 
         // An order through the form fills against the paper broker; the order book shows it live.
         const placed = await placeOrder(page)
@@ -119,11 +122,11 @@ describe.skipIf(chromiumMissing !== null)(
         await account.locator("button[data-action=unwind-on]").click()
         await page.locator("dialog[open] [data-confirm]").click()
         expect(await outcome(page)).toContain("Forced unwind ON for PAPER1")
-        await expect.poll(() => account.locator(".switch").textContent()).toContain("Forced unwind ON")
+        await expect.poll(() => account.locator(".switch").textContent(), slow).toContain("Forced unwind ON")
         const refused = await placeOrder(page)
         expect(refused).toContain("Order refused by risk")
         expect(refused).toContain("FORCED_UNWIND")
-        await expect.poll(() => account.textContent()).toContain("FORCED_UNWIND")
+        await expect.poll(() => account.textContent(), slow).toContain("FORCED_UNWIND")
         await shot(page, "dashboard-risk.png")
         await account.locator("button[data-action=unwind-off]").click()
         await page.locator("dialog[open] [data-confirm]").click()

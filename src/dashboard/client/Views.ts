@@ -58,7 +58,7 @@ export const pill = (state: unknown, label?: string): string => {
 const table = (caption: string, head: ReadonlyArray<string>, rows: ReadonlyArray<string>, empty: string) =>
   rows.length === 0
     ? `<p class="none">${esc(empty)}</p>`
-    : `<table aria-label="${esc(caption)}"><thead><tr>${head.map((h) => `<th scope="col"${/^(Qty|Filled|Price|Avg|Entry|LTP|Exit|Stop|Target|Trail|P&L|Realised|Net|Unrealised|Count)/.test(h) ? ' class="num"' : ""}>${esc(h)}</th>`).join("")}</tr></thead><tbody>${rows.join("")}</tbody></table>`
+    : `<table aria-label="${esc(caption)}"><thead><tr>${head.map((h) => `<th scope="col"${/^(Qty|Filled|Entry|LTP|Exit|Stop|Target|Trail level|P&L|Realised P&L|Net qty|Buy avg|Sell avg|Realised|Unrealised|Count|Engine|Broker)$/.test(h) ? ' class="num"' : ""}>${esc(h)}</th>`).join("")}</tr></thead><tbody>${rows.join("")}</tbody></table>`
 
 const td = (html: string, cls = "") => `<td${cls ? ` class="${cls}"` : ""}>${html}</td>`
 
@@ -122,10 +122,10 @@ const trailingText = (t: TradeRow) =>
   t.trailing === null ? '<span class="none">—</span>' : `${n(t.trailing.distance)} ${esc(t.trailing.unit)}`
 
 const openTradeRow = (t: TradeRow) =>
-  `<tr data-trade="${esc(t.tradeId)}">${td(when(t.openedAt))}${td(auditLink(t.tradeId))}${td(symbolCell(t.symbol, [t.accountId, t.product]))}${td(pill(t.direction))}${td(n(t.qty), "num")}${td(n(t.entryPrice), "num")}${td(n(t.ltp), "num")}${td(money(t.unrealizedPnl), "num pnl")}${td(n(t.stopLoss), "num")}${td(n(t.target), "num")}${td(trailingText(t))}${td(n(t.trailLevel), "num")}${td(pill(t.state))}${td(auditLink(t.entryOrderId))}${td(t.state === "OPEN" ? `<button type="button" class="small danger" data-action="close" data-id="${esc(t.tradeId)}" data-label="${esc(`${t.direction} ${t.qty} ${t.symbol}`)}">Close</button>` : "")}</tr>`
+  `<tr data-trade="${esc(t.tradeId)}">${td(idWithTime(auditLink(t.tradeId), t.openedAt))}${td(symbolCell(t.symbol, [t.accountId, t.product]))}${td(pill(t.direction))}${td(n(t.qty), "num")}${td(n(t.entryPrice), "num")}${td(n(t.ltp), "num")}${td(money(t.unrealizedPnl), "num pnl")}${td(n(t.stopLoss), "num")}${td(n(t.target), "num")}${td(trailingText(t))}${td(n(t.trailLevel), "num trail")}${td(pill(t.state))}${td(auditLink(t.entryOrderId), "wrap")}${td(t.state === "OPEN" ? `<button type="button" class="small danger" data-action="close" data-id="${esc(t.tradeId)}" data-label="${esc(`${t.direction} ${t.qty} ${t.symbol}`)}">Close</button>` : "")}</tr>`
 
 const closedTradeRow = (t: TradeRow) =>
-  `<tr data-trade="${esc(t.tradeId)}">${td(when(t.closedAt))}${td(auditLink(t.tradeId))}${td(symbolCell(t.symbol, [t.accountId, t.product]))}${td(pill(t.direction))}${td(n(t.qty), "num")}${td(n(t.entryPrice), "num")}${td(n(t.exitPrice), "num")}${td(`<span class="pill">${esc(t.exitReason ?? "—")}</span>`)}${td(money(t.realizedPnl), "num realised")}${td(t.intentIds.map(auditLink).join(" "))}</tr>`
+  `<tr data-trade="${esc(t.tradeId)}">${td(idWithTime(auditLink(t.tradeId), t.closedAt))}${td(symbolCell(t.symbol, [t.accountId, t.product]))}${td(pill(t.direction))}${td(n(t.qty), "num")}${td(n(t.entryPrice), "num")}${td(n(t.exitPrice), "num")}${td(`<span class="pill">${esc(t.exitReason ?? "—")}</span>`)}${td(money(t.realizedPnl), "num realised")}${td(t.intentIds.map(auditLink).join(" "))}</tr>`
 
 const dayCard = (p: AccountDayPnl) =>
   `<div class="card stat" data-account="${esc(p.accountId)}"><div class="label">${esc(p.accountId)} · day P&amp;L</div><div class="value">${money(p.total)}</div><div class="muted">realised ${money(p.realized)} · open ${money(p.unrealized)} · ${p.openTrades} open, ${p.closedTrades} closed</div></div>`
@@ -143,7 +143,6 @@ export const tradesHtml = (view: TradesView, positions: ReadonlyArray<Row>): str
   const open = table(
     "Open trades",
     [
-      "Opened",
       "Trade",
       "Symbol",
       "Dir",
@@ -164,7 +163,7 @@ export const tradesHtml = (view: TradesView, positions: ReadonlyArray<Row>): str
   )
   const closed = table(
     "Closed trades",
-    ["Closed", "Trade", "Symbol", "Dir", "Qty", "Entry", "Exit", "Exit reason", "Realised P&L", "Exit intents"],
+    ["Trade", "Symbol", "Dir", "Qty", "Entry", "Exit", "Exit reason", "Realised P&L", "Exit intents"],
     view.closed.map(closedTradeRow),
     "No closed trades yet.",
   )
