@@ -94,6 +94,20 @@ const openTrades = (n: number, symbols: ReadonlyArray<string>, product: "MIS" | 
     yield* Effect.flatMap(ActorRuntime, (rt) => rt.awaitIdle)
   })
 
+/** A market buy that gives the broker the position an engine trade holds (the exit gates check it). */
+const seedOrder = (symbol: string, qty: number, product: "MIS" | "NRML") => ({
+  clientTag: `seed-${symbol}`,
+  accountId: "U1",
+  symbol,
+  exchange: "NSE",
+  side: "BUY" as const,
+  qty,
+  product,
+  orderType: "MARKET" as const,
+  price: null,
+  triggerPrice: null,
+})
+
 /** Emergency exit-all of `trades` open trades: ms until every exit order is committed as sent. */
 export const exitStormMs = (trades: number): Promise<number> =>
   inEngine(
@@ -103,23 +117,15 @@ export const exitStormMs = (trades: number): Promise<number> =>
       const symbols = Array.from({ length: Math.max(1, trades / 10) }, (_, i) => `SYM${i}`)
       for (const s of symbols) {
         yield* hub.publish({ symbol: s, exchange: "NSE", ltp: 1_000, at: Date.now() })
-        yield* paper.place({
-          clientTag: `seed-${s}`,
-          accountId: "U1",
-          symbol: s,
-          exchange: "NSE",
-          side: "BUY",
-          qty: 100,
-          product: "MIS",
-          orderType: "MARKET",
-          price: null,
-          triggerPrice: null,
-        })
+        yield* paper.place(seedOrder(s, 100, "MIS"))
       }
       yield* openTrades(trades, symbols, "MIS")
       const t0 = performance.now()
       const result = yield* Effect.flatMap(ExitService, (s) => s.exitAll("EMERGENCY", "bench"))
-      if (result.placed.length !== trades) throw new Error(`placed ${result.placed.length} of ${trades} exits`)
+      if (result.placed.length !== trades)
+        throw new Error(
+          `placed ${result.placed.length} of ${trades} exits; skipped: ${[...new Set(result.skipped.map((k) => k.reason.split(":")[0]))].join(", ")} e.g. ${result.skipped[0]?.reason}`,
+        )
       return performance.now() - t0
     }),
   )
@@ -132,6 +138,7 @@ export const tickToOrderMs = (samples: number): Promise<{ p50: number; p99: numb
       const rt = yield* ActorRuntime
       const tm = yield* TradeManager
       const monitor = yield* ExitMonitor
+      const paper = (yield* PaperAccounts).accounts.get("U1")!
       const background = Array.from({ length: 1_000 }, (_, i) => `BG${i}`)
       yield* openTrades(10_000, background, "NRML")
       let k = 0
@@ -154,6 +161,7 @@ export const tickToOrderMs = (samples: number): Promise<{ p50: number; p99: numb
       for (let s = 0; s < samples; s++) {
         const symbol = `FIRE${s}`
         yield* hub.publish({ symbol, exchange: "NSE", ltp: 1_000, at: Date.now() })
+        yield* paper.place(seedOrder(symbol, 1, "NRML"))
         const id = yield* tm.open({
           accountId: "U1",
           symbol,
@@ -170,11 +178,18 @@ export const tickToOrderMs = (samples: number): Promise<{ p50: number; p99: numb
         const t0 = performance.now()
         yield* hub.publish({ symbol, exchange: "NSE", ltp: 989, at: Date.now() })
         const cause = `exi_${id}_STOP_LOSS_0#`
-        for (;;) {
-          const t = yield* Queue.take(sub)
-          if (t.actorType === "order" && t.to === "SENT_TO_BROKER.awaitingAck" && (t.cause ?? "").startsWith(cause))
-            break
-        }
+        yield* Effect.gen(function* () {
+          for (;;) {
+            const t = yield* Queue.take(sub)
+            if (t.actorType === "order" && t.to === "SENT_TO_BROKER.awaitingAck" && (t.cause ?? "").startsWith(cause))
+              return
+          }
+        }).pipe(
+          Effect.timeoutFail({
+            duration: "10 seconds",
+            onTimeout: () => new Error(`no exit order for ${symbol} after 10 s: was the exit refused?`),
+          }),
+        )
         ms.push(performance.now() - t0)
       }
       yield* Fiber.interrupt(load)

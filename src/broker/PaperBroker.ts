@@ -313,14 +313,25 @@ const cancelWith = (core: Core) => (id: string) =>
     if (refused !== null) return yield* new BrokerError({ reason: "Rejected", message: refused })
   })
 
+/** Whether an order on this symbol can still fill. */
+const workingOn = (state: Core["state"], symbol: string): boolean => {
+  for (const id of state.working) if (state.orders.get(id)?.symbol === symbol) return true
+  return false
+}
+
 const onTickWith =
   (core: Core) =>
   (symbol: string, price: number, at?: number): Effect.Effect<void, BrokerError> =>
     Number.isFinite(price) && price > 0
-      ? mutateWith(core)((draft, now) => {
-          core.state.ltp.set(symbol, price)
-          tick(draft, symbol, price, at ?? now)
-        })
+      ? workingOn(core.state, symbol)
+        ? mutateWith(core)((draft, now) => {
+            core.state.ltp.set(symbol, price)
+            tick(draft, symbol, price, at ?? now)
+          })
+        : Effect.sync(() => {
+            // Nothing can fill on this symbol: the price is all a tick changes.
+            core.state.ltp.set(symbol, price)
+          })
       : Effect.fail(
           new BrokerError({ reason: "Invalid", field: "price", message: `tick price ${price} for ${symbol}` }),
         )

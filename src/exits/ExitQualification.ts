@@ -14,14 +14,15 @@
  * hold the cooldown (nothing was executed), but records its (trade, reason) once while dark.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Effect, Fiber, Metric, Option } from "effect"
+import { Effect, Metric, Option } from "effect"
 import type { ExitIntentContext } from "../../machines/ExitIntentMachine.js"
 import type { ExitSignalInput } from "../../machines/ExitSignalMachine.js"
 import type { TradeContext } from "../../machines/TradeMachine.js"
 import { exitSideOf, type Side } from "../domain/Trading.js"
 import { TickHub } from "../market/TickHub.js"
+import { isWorking } from "../broker/Broker.js"
 import { Brokers } from "../broker/Brokers.js"
-import { ActorRuntime, type StepOutcome } from "../runtime/ActorRuntime.js"
+import { ActorRuntime, type Offer, type StepOutcome } from "../runtime/ActorRuntime.js"
 import type { OutcomeEvent } from "../runtime/EffectHandlers.js"
 import { Ids } from "../runtime/Ids.js"
 import { ExitConfig, instrumentOf } from "./ExitConfig.js"
@@ -106,14 +107,28 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
       return lock.withPermits(1)
     }
 
-    /** Runs `work` holding the trade; BUSY when another fiber holds it. */
-    const holding = (tradeId: string, work: Effect.Effect<Qualified>): Effect.Effect<Qualified> =>
+    /** Takes the trades no other fiber holds; BUSY for the rest. Released when `work` ends. */
+    const holdingAll = <A extends { readonly tradeId: string }>(
+      items: ReadonlyArray<A>,
+      work: (taken: ReadonlyArray<A>) => Effect.Effect<ReadonlyMap<A, Qualified>>,
+    ): Effect.Effect<ReadonlyArray<Qualified>> =>
       Effect.suspend(() => {
-        if (busy.has(tradeId)) return Effect.succeed(notEligible("BUSY", "the trade is being qualified"))
-        busy.add(tradeId)
-        return Effect.ensuring(
-          work,
-          Effect.sync(() => busy.delete(tradeId)),
+        const taken: Array<A> = []
+        const answers = new Map<A, Qualified>()
+        for (const item of items) {
+          if (busy.has(item.tradeId)) answers.set(item, notEligible("BUSY", "the trade is being qualified"))
+          else {
+            busy.add(item.tradeId)
+            taken.push(item)
+          }
+        }
+        return work(taken).pipe(
+          Effect.map((done) => items.map((i) => answers.get(i) ?? done.get(i)!)),
+          Effect.ensuring(
+            Effect.sync(() => {
+              for (const i of taken) busy.delete(i.tradeId)
+            }),
+          ),
         )
       })
 
@@ -123,95 +138,278 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
         Option.map((v) => ({ view: v, c: v.context as unknown as TradeContext })),
       )
 
-    const firstRow = <A extends object>(rows: Effect.Effect<ReadonlyArray<A>, unknown>) =>
-      Effect.map(Effect.orDie(rows), (r) => r[0])
+    /** Rows of a query over some trades, at most 500 trades a query, keyed by trade. */
+    const byTrade = <A extends { readonly trade_id: string }>(
+      tradeIds: ReadonlyArray<string>,
+      query: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<A>, unknown>,
+    ): Effect.Effect<ReadonlyMap<string, A>> =>
+      Effect.gen(function* () {
+        const out = new Map<string, A>()
+        for (let i = 0; i < tradeIds.length; i += 500)
+          for (const row of yield* Effect.orDie(query(tradeIds.slice(i, i + 500)))) out.set(row.trade_id, row)
+        return out
+      })
 
     // A dark intent executed nothing, so its signal's cooldown protects nothing: it does not count.
-    const cooling = (tradeId: string) =>
-      firstRow(sql<{ signal_id: string }>`
-        SELECT s.signal_id FROM exit_signals s LEFT JOIN exit_intents i ON i.signal_id = s.signal_id
-        WHERE s.trade_id = ${tradeId} AND s.state IN ('DETECTED', 'PUBLISHED.cooling')
-        AND (i.state IS NULL OR i.state <> 'APPROVED.dark') LIMIT 1`)
+    const cooling = (tradeIds: ReadonlyArray<string>) =>
+      byTrade(
+        tradeIds,
+        (ids) => sql<{ trade_id: string; signal_id: string }>`
+          SELECT s.trade_id, MIN(s.signal_id) AS signal_id FROM exit_signals s
+          LEFT JOIN exit_intents i ON i.signal_id = s.signal_id
+          WHERE s.trade_id IN ${sql.in(ids)} AND s.state IN ('DETECTED', 'PUBLISHED.cooling')
+          AND (i.state IS NULL OR i.state <> 'APPROVED.dark') GROUP BY s.trade_id`,
+      )
 
     const recordedDark = (tradeId: string, reason: string) =>
-      firstRow(sql<{ intent_id: string }>`
-        SELECT intent_id FROM exit_intents
-        WHERE trade_id = ${tradeId} AND exit_reason = ${reason} AND state = 'APPROVED.dark' LIMIT 1`)
-
-    const nextEpisode = (tradeId: string, tradeEpisode: number) =>
       Effect.map(
-        firstRow(sql<{ e: number | null }>`SELECT MAX(episode_id) AS e FROM exit_signals WHERE trade_id = ${tradeId}`),
-        (row) => Math.max(tradeEpisode, (row?.e ?? -1) + 1),
+        Effect.orDie(sql<{ intent_id: string }>`
+          SELECT intent_id FROM exit_intents
+          WHERE trade_id = ${tradeId} AND exit_reason = ${reason} AND state = 'APPROVED.dark' LIMIT 1`),
+        (rows) => rows[0],
       )
 
-    const otherLiveIntents = (tradeId: string, intentId: string) =>
-      Effect.map(
-        firstRow(sql<{ n: number }>`
-          SELECT COUNT(*) AS n FROM exit_intents
-          WHERE trade_id = ${tradeId} AND intent_id <> ${intentId} AND state IN ${sql.in(liveIntentStates)}`),
-        (row) => row?.n ?? 0,
+    const lastEpisodes = (tradeIds: ReadonlyArray<string>) =>
+      byTrade(
+        tradeIds,
+        (ids) => sql<{ trade_id: string; e: number }>`
+          SELECT trade_id, MAX(episode_id) AS e FROM exit_signals WHERE trade_id IN ${sql.in(ids)} GROUP BY trade_id`,
       )
 
-    /** The broker's net quantity this exit side reduces, less exit orders working on it; null when unreadable. */
+    /** Live exit intents of these trades, the given intents (being gated) left out. */
+    const liveIntents = (tradeIds: ReadonlyArray<string>, gating: ReadonlyArray<string>) =>
+      byTrade(
+        tradeIds,
+        (ids) => sql<{ trade_id: string; n: number }>`
+          SELECT trade_id, COUNT(*) AS n FROM exit_intents
+          WHERE trade_id IN ${sql.in(ids)} AND intent_id NOT IN ${sql.in(gating.length > 0 ? gating : [""])}
+            AND state IN ${sql.in(liveIntentStates)} GROUP BY trade_id`,
+      )
+
+    /**
+     * The broker's net quantity this exit side reduces, less what the exit orders working on it
+     * have still to fill; null when unreadable. A working exit's fills are read from the broker
+     * before its position (a fill the watcher has not committed yet is already in the net
+     * quantity), so a fill between the two reads can only make the room smaller, never larger.
+     */
     const positionRoom = (accountId: string, symbol: string, product: string, side: Side) =>
       Effect.gen(function* () {
         const broker = yield* brokers.forAccount(accountId)
-        const net = (yield* broker.positions).find((p) => p.symbol === symbol && p.product === product)?.netQty ?? 0
-        const working = yield* firstRow(
-          sql<{ q: number | null }>`
-            SELECT SUM(qty - filled_qty) AS q FROM orders
+        const working = yield* Effect.orDie(
+          sql<{ client_tag: string; qty: number; filled_qty: number }>`
+            SELECT client_tag, qty, filled_qty FROM orders
             WHERE account_id = ${accountId} AND symbol = ${symbol} AND product = ${product} AND purpose = 'EXIT'
               AND side = ${side} AND status IN ('CREATED', 'SENT_TO_BROKER', 'PARTIAL')`,
         )
-        return Math.max(0, side === "SELL" ? net : -net) - (working?.q ?? 0)
+        let unfilled = 0
+        for (const o of working) {
+          const at = yield* broker.orderByTag(o.client_tag)
+          unfilled += Option.match(at, {
+            onNone: () => o.qty - o.filled_qty,
+            onSome: (b) => (isWorking(b.status) ? o.qty - Math.max(o.filled_qty, b.filledQty) : 0),
+          })
+        }
+        const net = (yield* broker.positions).find((p) => p.symbol === symbol && p.product === product)?.netQty ?? 0
+        return Math.max(0, side === "SELL" ? net : -net) - unfilled
       }).pipe(Effect.catchAll(() => Effect.succeed(null)))
 
-    /** The gates' decision on an intent's terms, as the event that commits it. */
-    const decisionFor = (terms: IntentTerms, detectedPrice: number | null) =>
+    /**
+     * The gates' decisions on the intents of one position, in order, as the events that commit
+     * them. The position is read once; each approval that will place an order takes its quantity
+     * from the room the next one sees.
+     */
+    const decisionsFor = (
+      group: ReadonlyArray<{ readonly terms: IntentTerms; readonly detectedPrice: number | null }>,
+      gating: boolean,
+    ) =>
       Effect.gen(function* () {
-        const trade = yield* tradeOf(terms.tradeId)
-        const decision = decide({
-          tradeState: Option.match(trade, { onNone: () => null, onSome: (t) => t.view.state }),
-          openQty: Option.match(trade, { onNone: () => 0, onSome: (t) => t.c.qty - t.c.exitedQty }),
-          intentQty: terms.qty,
-          side: terms.side,
-          otherLiveIntents: yield* otherLiveIntents(terms.tradeId, terms.intentId),
-          positionRoom:
-            config.capByNetPosition && Option.isSome(trade)
-              ? yield* positionRoom(terms.accountId, terms.symbol, trade.value.c.product, terms.side)
-              : null,
-          exitsHalted: settings.exitsHalted(terms.accountId),
-          instrument: instrumentOf(config.instruments, terms.exchange, terms.symbol),
-          detectedPrice,
-          ltp: hub.last(terms.symbol)?.ltp ?? null,
-          priceBandPct: config.priceBandPct,
-          limitBand: config.limitBand,
-        })
-        if (!decision.approved) {
-          const event = { type: "gate.rejected", code: decision.code, reason: decision.reason }
-          return { event, decided: { approved: false, code: decision.code, reason: decision.reason } as Decided }
+        const first = group[0]!.terms
+        const tradeIds = group.map((g) => g.terms.tradeId)
+        const live = yield* liveIntents(tradeIds, gating ? group.map((g) => g.terms.intentId) : [])
+        let room: number | null = null
+        const out: Array<{ event: OutcomeEvent; decided: Decided }> = []
+        for (const { terms, detectedPrice } of group) {
+          const trade = yield* tradeOf(terms.tradeId)
+          if (config.capByNetPosition && Option.isSome(trade) && room === null && out.length === 0)
+            room = yield* positionRoom(first.accountId, first.symbol, trade.value.c.product, first.side)
+          const decision = decide({
+            tradeState: Option.match(trade, { onNone: () => null, onSome: (t) => t.view.state }),
+            openQty: Option.match(trade, { onNone: () => 0, onSome: (t) => t.c.qty - t.c.exitedQty }),
+            intentQty: terms.qty,
+            side: terms.side,
+            otherLiveIntents: live.get(terms.tradeId)?.n ?? 0,
+            positionRoom: config.capByNetPosition && Option.isSome(trade) ? room : null,
+            exitsHalted: settings.exitsHalted(terms.accountId),
+            instrument: instrumentOf(config.instruments, terms.exchange, terms.symbol),
+            detectedPrice,
+            ltp: hub.last(terms.symbol)?.ltp ?? null,
+            priceBandPct: config.priceBandPct,
+            limitBand: config.limitBand,
+          })
+          if (!decision.approved) {
+            const event = { type: "gate.rejected", code: decision.code, reason: decision.reason }
+            out.push({ event, decided: { approved: false, code: decision.code, reason: decision.reason } })
+            continue
+          }
+          const orderId = yield* ids.next("ord")
+          const executed = settings.executes(terms.accountId, terms.symbol)
+          if (executed && room !== null) room -= terms.qty
+          const event = {
+            type: "gate.approved",
+            orderId,
+            clientTag: orderId,
+            execute: executed,
+            orderType: decision.orderType,
+            price: decision.price,
+          }
+          out.push({ event, decided: { approved: true, executed, orderId } })
         }
-        const orderId = yield* ids.next("ord")
-        const executed = settings.executes(terms.accountId, terms.symbol)
-        const event = {
-          type: "gate.approved",
-          orderId,
-          clientTag: orderId,
-          execute: executed,
-          orderType: decision.orderType,
-          price: decision.price,
-        }
-        return { event, decided: { approved: true, executed, orderId } as Decided }
+        return out
       })
 
-    /** Commits a decision to its (PENDING) intent. */
-    const commitDecision = (intentId: string, d: { event: OutcomeEvent; decided: Decided }) =>
+    /** What a committed decision step says. */
+    const decidedBy = (step: StepOutcome, d: { decided: Decided }) =>
       Effect.gen(function* () {
-        const out = yield* rt.send(intentId, d.event, "exit:gate")
-        if (out.refused !== null) return { approved: false, code: "REFUSED", reason: out.refused } as Decided
+        if (step.refused !== null) return { approved: false, code: "REFUSED", reason: step.refused } as Decided
         yield* Metric.increment(d.decided.approved ? intentsApproved : intentsRejected)
         return d.decided
-      }).pipe(Effect.annotateLogs({ intentId }))
+      })
+
+    /** A signal to publish (and to create first, when `create` is given) with its intent's terms. */
+    interface ToPublish {
+      readonly signalId: string
+      readonly terms: IntentTerms
+      readonly t: TradeContext
+      readonly detectedPrice: number | null
+      readonly cause: string
+      readonly create?: ReturnType<typeof signalInput>
+    }
+
+    const positionKey = (accountId: string, symbol: string, product: string) => `${accountId}|${symbol}|${product}`
+
+    /**
+     * Publishes signals with their intents and the gates' decisions, one position at a time under
+     * its lock: the decisions are taken first, then every creation, publication and decision is
+     * offered in order in one go, so that they share group commits and each is committed after the
+     * row it is about.
+     */
+    const publishAll = (items: ReadonlyArray<ToPublish>): Effect.Effect<ReadonlyMap<ToPublish, Qualified>> =>
+      Effect.gen(function* () {
+        const groups = new Map<string, Array<ToPublish>>()
+        for (const item of items) {
+          const key = positionKey(item.t.accountId, item.t.symbol, item.t.product)
+          const group = groups.get(key)
+          if (group) group.push(item)
+          else groups.set(key, [item])
+        }
+        const answers = new Map<ToPublish, Qualified>()
+        yield* Effect.forEach(
+          groups.values(),
+          (group) => {
+            const { accountId, symbol, product } = group[0]!.t
+            return onPosition(
+              accountId,
+              symbol,
+              product,
+            )(
+              Effect.gen(function* () {
+                const decisions = yield* decisionsFor(group, false)
+                const steps: Array<Offer> = []
+                group.forEach((item, i) => {
+                  const { signalId, terms, t, cause } = item
+                  if (item.create)
+                    steps.push({ actorId: signalId, create: { actorType: "exitSignal", input: item.create }, cause })
+                  const publish = { type: "signal.publish", intentId: terms.intentId, side: terms.side, qty: terms.qty }
+                  steps.push({
+                    actorId: signalId,
+                    event: { ...publish, exchange: t.exchange, product: t.product },
+                    cause,
+                  })
+                  steps.push({ actorId: terms.intentId, event: decisions[i]!.event, cause: "exit:gate" })
+                })
+                const outcomes = yield* rt.offerAll(steps)
+                let k = 0
+                for (let i = 0; i < group.length; i++) {
+                  const item = group[i]!
+                  const created = item.create ? outcomes[k++]! : null
+                  const published = outcomes[k++]!
+                  const decided = outcomes[k++]!
+                  if (created && created.refused !== null) {
+                    const duplicate = created.refused.includes("already exists")
+                    answers.set(item, notEligible(duplicate ? "DUPLICATE" : "REFUSED", created.refused))
+                    continue
+                  }
+                  if (created) yield* Metric.increment(signalsDetected)
+                  if (published.refused !== null) {
+                    answers.set(item, notEligible("REFUSED", `signal ${item.signalId} was not published`))
+                    continue
+                  }
+                  yield* Metric.increment(signalsPublished)
+                  const decision = yield* decidedBy(decided, decisions[i]!)
+                  answers.set(item, {
+                    _tag: "Published",
+                    signalId: item.signalId,
+                    intentId: item.terms.intentId,
+                    decision,
+                  })
+                }
+              }).pipe(Effect.annotateLogs({ accountId, symbol, product })),
+            )
+          },
+          { concurrency: "unbounded", discard: true },
+        )
+        return answers
+      })
+
+    const termsOf = (signalId: string, t: TradeContext): IntentTerms => ({
+      intentId: intentIdOf(signalId),
+      tradeId: t.tradeId,
+      accountId: t.accountId,
+      symbol: t.symbol,
+      exchange: t.exchange,
+      side: exitSideOf(t.direction),
+      qty: t.qty - t.exitedQty,
+    })
+
+    /** Stage 2 for candidates the caller holds: the trade checks, then signals, intents and decisions. */
+    const qualifyAll = (cs: ReadonlyArray<ExitCandidate>, options: SubmitOptions) =>
+      Effect.gen(function* () {
+        const answers = new Map<ExitCandidate, Qualified>()
+        const open: Array<{ c: ExitCandidate; t: TradeContext }> = []
+        for (const c of cs) {
+          const trade = yield* tradeOf(c.tradeId)
+          if (Option.isNone(trade)) answers.set(c, notEligible("NO_TRADE", `no trade ${c.tradeId}`))
+          else if (trade.value.view.state !== "OPEN")
+            answers.set(c, notEligible("TRADE_NOT_OPEN", `the trade is ${trade.value.view.state}`))
+          else open.push({ c, t: trade.value.c })
+        }
+        const tradeIds = open.map((o) => o.c.tradeId)
+        const cool = options.bypassCooldown || open.length === 0 ? new Map() : yield* cooling(tradeIds)
+        const episodes = open.length === 0 ? new Map() : yield* lastEpisodes(tradeIds)
+        const cause = `exit:${options.source}`
+        const toPublish = new Map<ToPublish, ExitCandidate>()
+        for (const { c, t } of open) {
+          const cooled = cool.get(c.tradeId)
+          if (cooled) {
+            answers.set(c, notEligible("COOLDOWN", `signal ${cooled.signal_id} is cooling down`))
+            continue
+          }
+          if (!settings.executes(t.accountId, t.symbol)) {
+            const dark = yield* recordedDark(c.tradeId, c.reason)
+            if (dark) {
+              answers.set(c, notEligible("RECORDED_DARK", `intent ${dark.intent_id} already recorded it, dark`))
+              continue
+            }
+          }
+          const episode = Math.max(t.episode, (episodes.get(c.tradeId)?.e ?? -1) + 1)
+          const signalId = signalIdOf(c.tradeId, c.reason, episode)
+          const create = signalInput(signalId, episode, t, c, config.cooldownMs)
+          toPublish.set({ signalId, terms: termsOf(signalId, t), t, detectedPrice: c.price, cause, create }, c)
+        }
+        const published = yield* publishAll([...toPublish.keys()])
+        for (const [item, c] of toPublish) answers.set(c, published.get(item)!)
+        return answers as ReadonlyMap<ExitCandidate, Qualified>
+      })
 
     /** Gates a PENDING intent found at start (its decision was lost in a crash). */
     const gate = (intentId: string, detectedPrice: number | null): Effect.Effect<Decided> =>
@@ -221,121 +419,48 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
           ic.accountId,
           ic.symbol,
           ic.product,
-        )(Effect.flatMap(decisionFor(ic, detectedPrice), (d) => commitDecision(intentId, d)))
+        )(
+          Effect.gen(function* () {
+            const [d] = yield* decisionsFor([{ terms: ic, detectedPrice }], true)
+            return yield* decidedBy(yield* rt.send(intentId, d!.event, "exit:gate"), d!)
+          }),
+        )
       })
-
-    /**
-     * Publishes a signal with its intent and the gates' decision on it, offered back to back (after
-     * the signal's creation, when `create` is given) so that they usually share one group commit.
-     * The inbox is FIFO, so each is committed after the row it is about; should the creation's
-     * fiber offer late, the publication and the decision are refused for want of the signal and
-     * are offered again. The decision is taken before any of them is offered.
-     */
-    const publish = (
-      signalId: string,
-      t: TradeContext,
-      detectedPrice: number | null,
-      cause: string,
-      create?: Effect.Effect<StepOutcome>,
-    ): Effect.Effect<Qualified> =>
-      Effect.gen(function* () {
-        const intentId = intentIdOf(signalId)
-        const side = exitSideOf(t.direction)
-        const qty = t.qty - t.exitedQty
-        const terms = {
-          intentId,
-          tradeId: t.tradeId,
-          accountId: t.accountId,
-          symbol: t.symbol,
-          exchange: t.exchange,
-          side,
-          qty,
-        }
-        return yield* onPosition(
-          t.accountId,
-          t.symbol,
-          t.product,
-        )(publishLocked(signalId, intentId, terms, t, detectedPrice, cause, create))
-      })
-
-    const publishLocked = (
-      signalId: string,
-      intentId: string,
-      terms: IntentTerms,
-      t: TradeContext,
-      detectedPrice: number | null,
-      cause: string,
-      create?: Effect.Effect<StepOutcome>,
-    ): Effect.Effect<Qualified> =>
-      Effect.gen(function* () {
-        const { side, qty } = terms
-        const decision = yield* decisionFor(terms, detectedPrice)
-        const event = { type: "signal.publish", intentId, side, qty, exchange: t.exchange, product: t.product }
-        const offer = Effect.zipRight(rt.post(signalId, event, cause), commitDecision(intentId, decision))
-        const creating = create ? yield* Effect.fork(create) : undefined
-        if (creating) yield* Effect.yieldNow()
-        let decided = yield* offer
-        if (creating) {
-          const spawned = yield* Fiber.join(creating)
-          if (spawned.refused !== null)
-            return notEligible(spawned.refused.includes("already exists") ? "DUPLICATE" : "REFUSED", spawned.refused)
-          yield* Metric.increment(signalsDetected)
-          if (Option.isNone(yield* rt.view(intentId))) decided = yield* offer
-        }
-        if (Option.isNone(yield* rt.view(intentId)))
-          return notEligible("REFUSED", `signal ${signalId} was not published`)
-        yield* Metric.increment(signalsPublished)
-        return { _tag: "Published", signalId, intentId, decision: decided } as const
-      })
-
-    const qualify = (c: ExitCandidate, options: SubmitOptions): Effect.Effect<Qualified> =>
-      Effect.gen(function* () {
-        const trade = yield* tradeOf(c.tradeId)
-        if (Option.isNone(trade)) return notEligible("NO_TRADE", `no trade ${c.tradeId}`)
-        const { view, c: t } = trade.value
-        if (view.state !== "OPEN") return notEligible("TRADE_NOT_OPEN", `the trade is ${view.state}`)
-        const cool = options.bypassCooldown ? undefined : yield* cooling(c.tradeId)
-        if (cool) return notEligible("COOLDOWN", `signal ${cool.signal_id} is cooling down`)
-        if (!settings.executes(t.accountId, t.symbol)) {
-          const dark = yield* recordedDark(c.tradeId, c.reason)
-          if (dark) return notEligible("RECORDED_DARK", `intent ${dark.intent_id} already recorded it, dark`)
-        }
-        const episode = yield* nextEpisode(c.tradeId, t.episode)
-        const signalId = signalIdOf(c.tradeId, c.reason, episode)
-        const cause = `exit:${options.source}`
-        const input = signalInput(signalId, episode, t, c, config.cooldownMs)
-        return yield* publish(signalId, t, c.price, cause, rt.spawn("exitSignal", signalId, input, cause))
-      }).pipe(Effect.annotateLogs({ tradeId: c.tradeId, exitReason: c.reason }))
 
     /** Finishes what a crash interrupted: DETECTED signals are published (or suppressed), PENDING intents gated. */
     const recover = Effect.gen(function* () {
       const detected = yield* Effect.orDie(sql<{ signal_id: string; trade_id: string; detected_price: number | null }>`
         SELECT signal_id, trade_id, detected_price FROM exit_signals WHERE state = 'DETECTED'`)
-      for (const s of detected) yield* holding(s.trade_id, resume(s.signal_id, s.trade_id, s.detected_price))
+      for (const s of detected) yield* holdingAll([{ tradeId: s.trade_id }], () => resume(s))
       const pending = yield* Effect.orDie(sql<{ intent_id: string; trade_id: string; detected_price: number | null }>`
         SELECT i.intent_id, i.trade_id, s.detected_price FROM exit_intents i
         JOIN exit_signals s ON s.signal_id = i.signal_id WHERE i.state = 'PENDING'`)
-      for (const i of pending)
-        yield* holding(
-          i.trade_id,
-          Effect.map(gate(i.intent_id, i.detected_price), (decision) => ({
-            _tag: "Published" as const,
-            signalId: "",
-            intentId: i.intent_id,
-            decision,
-          })),
+      for (const i of pending) {
+        const key = { tradeId: i.trade_id }
+        yield* holdingAll([key], () =>
+          Effect.map(
+            gate(i.intent_id, i.detected_price),
+            (decision) =>
+              new Map([[key, { _tag: "Published" as const, signalId: "", intentId: i.intent_id, decision }]]),
+          ),
         )
+      }
       return detected.length + pending.length
     })
 
-    const resume = (signalId: string, tradeId: string, price: number | null): Effect.Effect<Qualified> =>
+    const resume = (s: { signal_id: string; trade_id: string; detected_price: number | null }) =>
       Effect.gen(function* () {
-        const trade = yield* tradeOf(tradeId)
-        if (Option.isSome(trade) && trade.value.view.state === "OPEN")
-          return yield* publish(signalId, trade.value.c, price, "exit:recover")
+        const key = { tradeId: s.trade_id }
+        const trade = yield* tradeOf(s.trade_id)
+        if (Option.isSome(trade) && trade.value.view.state === "OPEN") {
+          const t = trade.value.c
+          const item = { signalId: s.signal_id, terms: termsOf(s.signal_id, t), t, detectedPrice: s.detected_price }
+          const published = yield* publishAll([{ ...item, cause: "exit:recover" }])
+          return new Map([[key, [...published.values()][0]!]])
+        }
         const reason = Option.isSome(trade) ? `the trade is ${trade.value.view.state}` : "no such trade"
-        yield* rt.send(signalId, { type: "signal.suppress", reason }, "exit:recover")
-        return notEligible("TRADE_NOT_OPEN", reason)
+        yield* rt.send(s.signal_id, { type: "signal.suppress", reason }, "exit:recover")
+        return new Map([[key, notEligible("TRADE_NOT_OPEN", reason)]])
       })
 
     yield* recover
@@ -343,7 +468,16 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
     return {
       /** Qualifies one candidate: a signal, its intent and the gates' decision, or why not. */
       submit: (c: ExitCandidate, options: SubmitOptions): Effect.Effect<Qualified> =>
-        holding(c.tradeId, qualify(c, options)),
+        Effect.map(
+          holdingAll([c], (taken) => qualifyAll(taken, options)),
+          (answers) => answers[0]!,
+        ),
+      /**
+       * Qualifies many candidates at once (an exit request): each position's trades are gated
+       * together and their steps share group commits. Answers in the candidates' order.
+       */
+      submitAll: (cs: ReadonlyArray<ExitCandidate>, options: SubmitOptions): Effect.Effect<ReadonlyArray<Qualified>> =>
+        holdingAll(cs, (taken) => qualifyAll(taken, options)),
       /** True while a trade is being qualified. */
       isBusy: (tradeId: string): boolean => busy.has(tradeId),
     }

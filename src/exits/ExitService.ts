@@ -120,20 +120,20 @@ export class ExitService extends Effect.Service<ExitService>()("warden/ExitServi
         return out
       })
 
-    /** Exits one engine trade through its exit intent. */
-    const exitTrade = (
+    /** Exits engine trades of one position row through their exit intents, gated together. */
+    const exitTrades = (
       req: ExitRequest,
       accountId: string,
       p: BrokerPosition,
-      tradeId: string,
-      qty: number,
+      trades: ReadonlyArray<{ readonly id: string; readonly qty: number }>,
       ltp: number | null,
       out: Collect,
     ) =>
       Effect.gen(function* () {
+        if (trades.length === 0) return
         const at = yield* Clock.currentTimeMillis
-        const candidate = {
-          tradeId,
+        const candidates = trades.map((t) => ({
+          tradeId: t.id,
           accountId,
           symbol: p.symbol,
           exchange: p.exchange,
@@ -141,27 +141,42 @@ export class ExitService extends Effect.Service<ExitService>()("warden/ExitServi
           reason: req.reason,
           price: ltp ?? p.ltp,
           at,
-        }
-        const q = yield* qualification.submit(candidate, { source: `request:${req.source}`, bypassCooldown: true })
-        const skip = (reason: string) =>
-          out.skipped.push({ accountId, symbol: p.symbol, product: p.product, tradeId, reason })
-        if (q._tag === "NotEligible") return skip(`${q.reason}: ${q.detail}`)
-        const d = q.decision
-        if (!d.approved) return skip(`${d.code}: ${d.reason}`)
-        if (!d.executed) return skip(`DARK: intent ${q.intentId} recorded, not executed`)
-        const side: Side = p.netQty > 0 ? "SELL" : "BUY"
-        out.placed.push({
-          accountId,
-          symbol: p.symbol,
-          exchange: p.exchange,
-          product: p.product,
-          side,
-          qty,
-          via: "intent",
-          tradeId,
-          intentId: q.intentId,
-          orderId: d.orderId,
+        }))
+        const answers = yield* qualification.submitAll(candidates, {
+          source: `request:${req.source}`,
+          bypassCooldown: true,
         })
+        const side: Side = p.netQty > 0 ? "SELL" : "BUY"
+        for (const [i, q] of answers.entries()) {
+          const { id: tradeId, qty } = trades[i]!
+          const skip = (reason: string) =>
+            out.skipped.push({ accountId, symbol: p.symbol, product: p.product, tradeId, reason })
+          if (q._tag === "NotEligible") {
+            skip(`${q.reason}: ${q.detail}`)
+            continue
+          }
+          const d = q.decision
+          if (!d.approved) {
+            skip(`${d.code}: ${d.reason}`)
+            continue
+          }
+          if (!d.executed) {
+            skip(`DARK: intent ${q.intentId} recorded, not executed`)
+            continue
+          }
+          out.placed.push({
+            accountId,
+            symbol: p.symbol,
+            exchange: p.exchange,
+            product: p.product,
+            side,
+            qty,
+            via: "intent",
+            tradeId,
+            intentId: q.intentId,
+            orderId: d.orderId,
+          })
+        }
       })
 
     /** Places plain EXIT orders for what the position holds beyond the engine's trades. */
@@ -243,10 +258,7 @@ export class ExitService extends Effect.Service<ExitService>()("warden/ExitServi
             remaining -= qty
           }
         }
-        yield* Effect.forEach(mine, (t) => exitTrade(req, accountId, p, t.id, t.qty, ltp, out), {
-          concurrency: "unbounded",
-          discard: true,
-        })
+        yield* exitTrades(req, accountId, p, mine, ltp, out)
         if (remaining > 0) yield* exitRemainder(req, accountId, p, remaining, ltp, out)
       }).pipe(Effect.annotateLogs({ accountId, symbol: p.symbol, product: p.product }))
 

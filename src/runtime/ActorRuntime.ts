@@ -103,6 +103,15 @@ export interface ActorView {
   readonly context: Record<string, unknown>
 }
 
+/** One step of `offerAll`: an event to an actor, or an actor's creation. */
+export type Offer =
+  | { readonly actorId: string; readonly event: OutcomeEvent; readonly cause?: string }
+  | {
+      readonly actorId: string
+      readonly create: { readonly actorType: ActorType; readonly input: Json }
+      readonly cause?: string
+    }
+
 /** The actor runtime. */
 export class ActorRuntime extends Context.Tag("warden/ActorRuntime")<
   ActorRuntime,
@@ -113,6 +122,11 @@ export class ActorRuntime extends Context.Tag("warden/ActorRuntime")<
     readonly post: (actorId: string, event: OutcomeEvent, cause?: string) => Effect.Effect<void>
     /** Creates an actor and waits until its creation is committed. */
     readonly spawn: (actorType: ActorType, actorId: string, input: Json, cause?: string) => Effect.Effect<StepOutcome>
+    /**
+     * Offers several steps at once, in this order (a creation before the events to the created
+     * actor; they share group commits), and waits until each is committed.
+     */
+    readonly offerAll: (steps: ReadonlyArray<Offer>) => Effect.Effect<ReadonlyArray<StepOutcome>>
     /** An actor's current state, from memory or the store. */
     readonly view: (actorId: string) => Effect.Effect<Option.Option<ActorView>>
     /** Committed transitions, as they are committed. */
@@ -553,6 +567,20 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
         Queue.offer(inbox, { env: { actorId, event, cause: cause ?? null }, done: null }).pipe(Effect.asVoid),
       spawn: (actorType, actorId, input, cause) =>
         offer({ actorId, event: null, cause: cause ?? null, create: { actorType, input } }),
+      offerAll: (steps) =>
+        Effect.gen(function* () {
+          const items: Array<Item & { readonly done: Deferred.Deferred<StepOutcome> }> = []
+          for (const s of steps) {
+            const done = yield* Deferred.make<StepOutcome>()
+            const env: Envelope =
+              "create" in s
+                ? { actorId: s.actorId, event: null, cause: s.cause ?? null, create: s.create }
+                : { actorId: s.actorId, event: s.event, cause: s.cause ?? null }
+            items.push({ env, done })
+          }
+          yield* Queue.offerAll(inbox, items)
+          return yield* Effect.forEach(items, (i) => Deferred.await(i.done))
+        }),
       view: (actorId) =>
         Effect.gen(function* () {
           const cell =

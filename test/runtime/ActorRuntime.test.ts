@@ -47,6 +47,41 @@ describe("ActorRuntime", () => {
     expect(t.ledger.placements()).toBe(1)
   })
 
+  it("offerAll commits steps in the order given: a creation, then the events to it, each answered; a refused one spoils nothing", async () => {
+    const t = testEngine()
+    const out = await run(
+      t.layer,
+      Effect.gen(function* () {
+        const rt = yield* ActorRuntime
+        const sql = yield* SqlClient.SqlClient
+        yield* rt.spawn("order", "o0", orderInput("o0"))
+        const answers = yield* rt.offerAll([
+          { actorId: "o1", create: { actorType: "order", input: orderInput("o1") }, cause: "test" },
+          { actorId: "o1", event: { type: "cmd.place" }, cause: "test" },
+          // Already exists: refused, and the steps after it still go through.
+          { actorId: "o0", create: { actorType: "order", input: orderInput("o0") }, cause: "test" },
+          { actorId: "o2", create: { actorType: "order", input: orderInput("o2") }, cause: "test" },
+        ])
+        yield* rt.awaitIdle
+        const journal = yield* sql<{ actor_id: string; seq: number; to_state: string }>`
+          SELECT actor_id, seq, to_state FROM journal WHERE actor_id IN ('o1', 'o2') AND seq <= 1 ORDER BY id`
+        return { answers, journal }
+      }),
+    )
+    expect(out.answers.map((a) => [a.actorId, a.to, a.refused === null])).toEqual([
+      ["o1", "CREATED", true],
+      ["o1", "SENT_TO_BROKER.awaitingAck", true],
+      ["o0", "", false],
+      ["o2", "CREATED", true],
+    ])
+    expect(out.answers[2]!.refused).toMatch(/already exists/)
+    expect(out.journal.map((j) => `${j.actor_id} ${j.seq} ${j.to_state}`)).toEqual([
+      "o1 0 CREATED",
+      "o1 1 SENT_TO_BROKER.awaitingAck",
+      "o2 0 CREATED",
+    ])
+  })
+
   it("journals an event the machine does not accept as refused, with the reason, and changes nothing else", async () => {
     const t = testEngine()
     const out = await run(
