@@ -44,10 +44,16 @@ export const limitFields = {
   priceBandPct: Schema.optional(NonNegative),
 }
 
-/** A paper account with its capital, delivery holdings and risk limits. */
+/**
+ * An account with its capital, delivery holdings and risk limits, at the paper broker (the
+ * default) or, beyond format v1, at a fake Shoonya or fake Dhan server the simulation starts on
+ * loopback and reaches through the real adapter (`src/sim/fakes/SimVenues.ts`).
+ */
 export const ScenarioAccount = Schema.Struct({
   id: NonEmpty,
-  broker: Schema.optionalWith(Schema.Literal("paper"), { default: () => "paper" as const }),
+  broker: Schema.optionalWith(Schema.Literal("paper", "shoonya-fake", "dhan-fake"), {
+    default: () => "paper" as const,
+  }),
   capital: Schema.optionalWith(Price, { default: () => 1_000_000 }),
   holdings: Schema.optionalWith(Schema.Array(Holding), { default: () => [] }),
   ...limitFields,

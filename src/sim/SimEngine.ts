@@ -6,9 +6,10 @@
  */
 import { type Context, Effect, Exit, FiberId, Layer, Scope } from "effect"
 import { type PaperBrokerOptions, PaperAccounts } from "../broker/PaperBroker.js"
-import { simulationEngineLayer } from "../main.js"
+import { type LiveAccount, simulationEngineLayer } from "../main.js"
 import { Instruments } from "../orders/Instruments.js"
 import type { RiskLimits, RiskOptions } from "../risk/RiskConfig.js"
+import type { SimWire } from "./fakes/SimVenues.js"
 import type { Scenario } from "./Scenario.js"
 
 /** The risk limits of each account; `setLimit` steps change them in place. */
@@ -40,55 +41,64 @@ export const limitsOf = (scenario: Scenario): LimitsByAccount =>
     }),
   )
 
-/** The layer of a scenario's engine on `dbFile`. */
-export const scenarioLayer = (scenario: Scenario, dbFile: string, limits: LimitsByAccount) => {
+/**
+ * The layer of a scenario's engine on `dbFile`: its paper accounts, and its fake-broker accounts
+ * connected through the real adapters to the fakes of `wire`.
+ */
+export const scenarioLayer = (scenario: Scenario, dbFile: string, limits: LimitsByAccount, wire: SimWire | null) => {
   const instruments = instrumentsOf(scenario)
   const startMs = Date.parse(scenario.start)
-  const paperAccounts = scenario.accounts.map(
-    (a): PaperBrokerOptions => ({
-      accountId: a.id,
-      capital: a.capital,
-      holdings: a.holdings,
-      instruments,
-      faults: scenario.broker,
-      startMs,
-    }),
-  )
+  const paperAccounts = scenario.accounts
+    .filter((a) => a.broker === "paper")
+    .map(
+      (a): PaperBrokerOptions => ({
+        accountId: a.id,
+        capital: a.capital,
+        holdings: a.holdings,
+        instruments,
+        faults: scenario.broker,
+        startMs,
+      }),
+    )
+  const liveAccounts = (wire?.venues ?? []).map((v): LiveAccount => ({ accountId: v.accountId, connect: v.connect }))
   const risk: Partial<RiskOptions> = { accounts: limits }
   return simulationEngineLayer({
     // A simulated crash drops the process's state, not the machine's: the OS keeps what was written.
     database: { filename: dbFile, synchronous: "NORMAL" },
     paperAccounts,
+    liveAccounts,
     instruments,
     risk,
-    exits: { squareOffDefault: scenario.squareOff?.MIS ?? "15:15" },
+    exits: { instruments, squareOffDefault: scenario.squareOff?.MIS ?? "15:15" },
   })
 }
 
 /** What `scenarioLayer` provides. */
 export type SimServices = Layer.Layer.Success<ReturnType<typeof scenarioLayer>>
 
-/** A running engine: its services and the scope that holds them. */
+/** A running engine: its services, the scope that holds them, and the fake brokers it is connected to. */
 export interface RunningEngine {
   readonly context: Context.Context<SimServices>
   readonly scope: Scope.CloseableScope
+  readonly wire: SimWire | null
 }
 
 /** Builds the engine in a fresh scope. */
-export const startEngine = <E>(layer: Layer.Layer<SimServices, E>) =>
+export const startEngine = <E>(layer: Layer.Layer<SimServices, E>, wire: SimWire | null = null) =>
   Effect.gen(function* () {
     const scope = yield* Scope.make()
     // A database that cannot be opened is no scenario outcome: the run dies with it.
     const context = yield* Effect.orDie(Layer.buildWithScope(layer, scope))
-    return { context, scope } satisfies RunningEngine
+    return { context, scope, wire } satisfies RunningEngine
   })
 
 /** Drops the engine as a kill would: its scope closed as interrupted, whatever it was doing. */
 export const crashEngine = (engine: RunningEngine) => Scope.close(engine.scope, Exit.interrupt(FiberId.none))
 
-/** Sets every paper account (or one) down or up. */
+/** Sets every broker (or one account's) down or up: paper brokers, and fake brokers' servers. */
 export const setBrokerDown = (engine: RunningEngine, down: boolean, accountId?: string) =>
   Effect.gen(function* () {
+    engine.wire?.setDown(down, accountId)
     const paper = yield* PaperAccounts
     for (const [id, broker] of paper.accounts)
       if (accountId === undefined || id === accountId) yield* broker.setDown(down)

@@ -24,6 +24,12 @@ const valid = {
 const refusal = (value: unknown) => Either.match(decodeScenario(value), { onLeft: (e) => e, onRight: () => null })
 
 describe("scenario file", () => {
+  it("an account may be at the paper broker (the default) or at a fake Shoonya or Dhan", () => {
+    const brokers = ["paper", "shoonya-fake", "dhan-fake"].map((broker) => ({ id: broker, broker }))
+    const parsed = Either.getOrThrow(decodeScenario({ ...valid, accounts: [{ id: "U0" }, ...brokers] }))
+    expect(parsed.accounts.map((a) => a.broker)).toEqual(["paper", "paper", "shoonya-fake", "dhan-fake"])
+  })
+
   it("a minimal file is valid", () => {
     expect(refusal(valid)).toBeNull()
   })
@@ -41,6 +47,7 @@ describe("scenario file", () => {
     [{ ...valid, durationMs: -5 }, "durationMs"],
     [{ ...valid, start: "yesterday" }, "start"],
     [{ ...valid, accounts: [{}] }, "accounts.0.id"],
+    [{ ...valid, accounts: [{ id: "U1" }, { id: "Z1", broker: "zerodha" }] }, "accounts.1.broker"],
     [{ ...valid, ticks: [{ symbol: "NIFTY26MARFUT", kind: "randomWalk", volatilityBps: 1 }] }, "ticks.0.intervalMs"],
     [{ ...valid, steps: [{ atMs: 0 }] }, "steps.0"],
     [{ ...valid, steps: [{ atMs: 0, crash: true, feedDown: { symbol: "NIFTY26MARFUT", forMs: 5 } }] }, "steps.0"],

@@ -23,6 +23,17 @@ const exitReasons: Record<string, ReadonlyArray<string>> = {
   "crash-mid-exit.json": ["STOP_LOSS"],
 }
 
+/** Exits by account, for scenarios whose accounts open trades at the same moment (their order may vary). */
+const exitsByAccount: Record<string, ReadonlyArray<string>> = {
+  "multi-broker.json": [
+    "DH1 NIFTY26MARFUT TARGET",
+    "DH1 RELIANCE-EQ STOP_LOSS",
+    "SH1 NIFTY26MARFUT STOP_LOSS",
+    "SH1 NIFTY26MARFUT TARGET",
+    "U1 NIFTY26MARFUT STOP_LOSS",
+  ],
+}
+
 describe("scenario library", () => {
   it("has at least ten scenarios", () => {
     expect(library.length).toBeGreaterThanOrEqual(10)
@@ -40,6 +51,9 @@ describe("scenario library", () => {
           expect(report.ok).toBe(true)
           const wanted = exitReasons[file]
           if (wanted) expect(report.trades.map((t) => t.exitReason)).toEqual(wanted)
+          const byAccount = exitsByAccount[file]
+          if (byAccount)
+            expect(report.trades.map((t) => `${t.account} ${t.symbol} ${t.exitReason}`).sort()).toEqual(byAccount)
         }),
       { timeout: 30_000 },
     )
