@@ -32,6 +32,12 @@ const exitsByAccount: Record<string, ReadonlyArray<string>> = {
     "SH1 NIFTY26MARFUT TARGET",
     "U1 NIFTY26MARFUT STOP_LOSS",
   ],
+  "fake-broker-faults.json": [
+    "DH1 NIFTY26MARFUT STOP_LOSS",
+    "DH1 NIFTY26MARFUT TARGET",
+    "SH1 NIFTY26MARFUT STOP_LOSS",
+    "SH1 NIFTY26MARFUT TARGET",
+  ],
 }
 
 describe("scenario library", () => {
