@@ -90,9 +90,10 @@ export class Draft {
 
   /** Every position as this draft sees it. */
   allPositions(): Array<PaperPosition> {
-    const merged = new Map(this.base.positions)
-    for (const [k, p] of this.positions) merged.set(k, p)
-    return [...merged.values()]
+    const all: Array<PaperPosition> = []
+    for (const [k, p] of this.base.positions) if (!this.positions.has(k)) all.push(p)
+    for (const p of this.positions.values()) all.push(p)
+    return all
   }
 
   holding(key: string): BrokerHolding | undefined {

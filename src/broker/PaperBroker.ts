@@ -11,7 +11,18 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { type Clock, Context, Duration, Effect, Layer, Option, type Random, type Scope, type Stream } from "effect"
+import {
+  type Clock,
+  Context,
+  Deferred,
+  Duration,
+  Effect,
+  Layer,
+  Option,
+  type Random,
+  type Scope,
+  type Stream,
+} from "effect"
 import { Instruments, type Instrument } from "../orders/Instruments.js"
 import {
   type Broker,
@@ -23,6 +34,7 @@ import {
   type OrderUpdate,
   type PlaceRequest,
 } from "./Broker.js"
+import { Limiter } from "../runtime/Limiter.js"
 import { Brokers } from "./Brokers.js"
 import {
   type BookState,
@@ -35,7 +47,7 @@ import {
   tick,
 } from "./PaperBook.js"
 import { fundsOf, holdingKey, holdingsView, positionKey, positionView } from "./PaperLedger.js"
-import { makePaperStore, type PaperStore, type StoredBooks } from "./PaperStore.js"
+import { makePaperStore, type PaperStore, type PaperWrite, type StoredBooks } from "./PaperStore.js"
 import { chance, type Disconnect, makeUpdateChannel, type UpdateChannel } from "./PaperUpdates.js"
 
 /** The fault knobs, exactly as SCENARIOS.md's `broker` block names them. */
@@ -172,6 +184,40 @@ const loadBooks = (store: PaperStore, options: PaperBrokerOptions, now: number) 
 const storeFailure = (e: SqlError) =>
   new BrokerError({ reason: "Unavailable", message: `paper broker store: ${e.message}` })
 
+/** Writes queued operations in groups: whoever waits first writes everything queued by then. */
+interface GroupWriter {
+  /** Queues one operation's writes (in the order operations commit to memory). */
+  readonly queue: (write: PaperWrite) => Effect.Effect<Deferred.Deferred<void, SqlError>>
+  /** Waits until a queued write is on disk, writing the queue's groups if nobody else is. */
+  readonly flush: (written: Deferred.Deferred<void, SqlError>) => Effect.Effect<void, SqlError>
+}
+
+const groupWriter = (store: PaperStore): GroupWriter => {
+  const queued: Array<{ readonly write: PaperWrite; readonly done: Deferred.Deferred<void, SqlError> }> = []
+  let writing = false
+  const drain = Effect.gen(function* () {
+    while (queued.length > 0) {
+      const group = queued.splice(0)
+      const exit = yield* Effect.exit(store.writeAll(group.map((q) => q.write)))
+      for (const q of group) yield* Deferred.done(q.done, exit)
+    }
+  }).pipe(Effect.ensuring(Effect.sync(() => (writing = false))), Effect.uninterruptible)
+  return {
+    queue: (write) =>
+      Effect.map(Deferred.make<void, SqlError>(), (done) => {
+        queued.push({ write, done })
+        return done
+      }),
+    flush: (written) =>
+      Effect.suspend(() => {
+        if (writing) return Deferred.await(written)
+        writing = true
+        // Lets the operations already under way queue theirs first, so they share this write.
+        return Effect.zipRight(Effect.zipRight(Effect.yieldNow(), drain), Deferred.await(written))
+      }),
+  }
+}
+
 /** What the operations of one paper broker share. */
 interface Core {
   readonly options: PaperBrokerOptions
@@ -179,7 +225,8 @@ interface Core {
   readonly state: BookState
   readonly store: PaperStore
   readonly channel: UpdateChannel
-  readonly permit: Effect.Semaphore
+  readonly permit: Limiter
+  readonly writer: GroupWriter
   readonly clock: Clock.Clock
   readonly random: Random.Random
   readonly instrumentOf: (exchange: string, symbol: string) => Instrument
@@ -201,7 +248,8 @@ const makeCore = (options: PaperBrokerOptions) =>
       state: bookStateOf(options.accountId, options.orderIdPrefix ?? `P-${options.accountId}`, books),
       store,
       channel: yield* makeUpdateChannel({ random, clock, faults, startMs: options.startMs ?? started }),
-      permit: yield* Effect.makeSemaphore(1),
+      permit: new Limiter(1),
+      writer: groupWriter(store),
       clock,
       random,
       instrumentOf: (exchange, symbol) =>
@@ -226,21 +274,35 @@ const tripOf = (core: Core): Effect.Effect<void, BrokerError> =>
     yield* guardOf(core)
   })
 
-/** Runs one operation on a draft under the permit: persist, then commit to memory, then publish. */
+/**
+ * Runs one operation on a draft under the permit and commits it to memory, so the next operation
+ * sees it; then, outside the permit, waits until its changes are on disk (group-written with the
+ * operations that queued meanwhile: one sync to disk for all of them) before it answers and
+ * publishes its updates. Nothing is answered or published before it is durable.
+ */
 const mutateWith =
   (core: Core) =>
   <A>(operation: (draft: Draft, now: number) => A): Effect.Effect<A, BrokerError> =>
-    core.permit.withPermits(1)(
-      Effect.gen(function* () {
-        const now = yield* core.clock.currentTimeMillis
-        const draft = new Draft(core.state)
-        const result = operation(draft, now)
-        if (!draft.isEmpty) yield* Effect.mapError(core.store.write(draft, now), storeFailure)
-        draft.commit()
-        yield* core.channel.publish(draft.updates)
-        return result
-      }),
-    )
+    Effect.gen(function* () {
+      const { result, draft, written } = yield* core.permit.withPermit(
+        Effect.gen(function* () {
+          const now = yield* core.clock.currentTimeMillis
+          const draft = new Draft(core.state)
+          const result = operation(draft, now)
+          const written = draft.isEmpty ? null : yield* core.writer.queue(core.store.prepare(draft, now))
+          draft.commit()
+          return { result, draft, written }
+        }),
+      )
+      if (written)
+        yield* core.writer.flush(written).pipe(
+          // Memory is ahead of the disk now: the broker goes down (every call refused) until a
+          // restart reloads the books from disk, rather than answer from a book it cannot keep.
+          Effect.catchAll((e) => Effect.zipRight(core.channel.setDown(true), Effect.fail(storeFailure(e)))),
+        )
+      yield* core.channel.publish(draft.updates)
+      return result
+    })
 
 const findIn = (core: Core, id: string): Effect.Effect<PaperOrder, BrokerError> => {
   const o = core.state.orders.get(id)

@@ -127,6 +127,17 @@ const orderUpsertSql = `INSERT INTO paper_orders (${orderColumns.join(", ")})
     .map((c) => `${c} = excluded.${c}`)
     .join(", ")}`
 
+/** One operation's changes, ready to write. */
+export interface PaperWrite {
+  readonly at: number
+  readonly orders: ReadonlyArray<ReadonlyArray<never>>
+  readonly fills: ReadonlyArray<BrokerTrade>
+  readonly positions: ReadonlyArray<PaperPosition>
+  readonly holdings: ReadonlyArray<BrokerHolding>
+  /** The account's new cash, when it changed. */
+  readonly cash: number | null
+}
+
 /** The SQL of one paper account. */
 export const makePaperStore = (sql: SqlClient.SqlClient, accountId: string) => {
   /** The account's books, or None for an account never opened. */
@@ -192,24 +203,46 @@ export const makePaperStore = (sql: SqlClient.SqlClient, accountId: string) => {
         VALUES (${f.fillId}, ${f.brokerOrderId}, ${accountId}, ${f.clientTag}, ${f.symbol}, ${f.exchange}, ${f.side},
                 ${f.product}, ${f.qty}, ${f.price}, ${f.at})`
 
-  /** Writes one operation's changes in one transaction. */
-  const write = (draft: Draft, at: number): Effect.Effect<void, SqlError> =>
+  /** One operation's changes as rows, taken before the draft is committed to memory. */
+  const prepare = (draft: Draft, at: number): PaperWrite => ({
+    at,
+    orders: [...draft.orders.values()].map((o) => {
+      const row = rowOf(o)
+      return orderColumns.map((c) => row[c]) as Array<never>
+    }),
+    fills: [...draft.fills],
+    positions: [...draft.positions.values()],
+    holdings: [...draft.holdings.values()],
+    cash: draft.cash !== draft.base.cash ? draft.cash : null,
+  })
+
+  /** Writes several operations' changes, in order, in one transaction (one sync to disk). */
+  const writeAll = (writes: ReadonlyArray<PaperWrite>): Effect.Effect<void, SqlError> =>
     sql.withTransaction(
       Effect.gen(function* () {
-        for (const o of draft.orders.values()) {
-          const row = rowOf(o)
-          yield* sql.unsafe(orderUpsertSql, orderColumns.map((c) => row[c]) as Array<never>)
-        }
-        for (const f of draft.fills) yield* insertFill(f)
-        for (const p of draft.positions.values()) yield* upsertPosition(p, at)
-        for (const h of draft.holdings.values()) yield* upsertHolding(h, at)
-        if (draft.cash !== draft.base.cash) {
-          yield* sql`UPDATE paper_funds SET cash = ${draft.cash}, updated_at = ${at} WHERE account_id = ${accountId}`
+        for (const w of writes) {
+          for (const row of w.orders) yield* sql.unsafe(orderUpsertSql, row)
+          for (const f of w.fills) yield* insertFill(f)
+          for (const p of w.positions) yield* upsertPosition(p, w.at)
+          for (const h of w.holdings) yield* upsertHolding(h, w.at)
+          if (w.cash !== null)
+            yield* sql`UPDATE paper_funds SET cash = ${w.cash}, updated_at = ${w.at} WHERE account_id = ${accountId}`
         }
       }),
     )
 
-  return { load, create, write }
+  return { load, create, prepare, writeAll }
+}
+
+/** One operation's changes, ready to write. */
+export interface PaperWrite {
+  readonly at: number
+  readonly orders: ReadonlyArray<ReadonlyArray<never>>
+  readonly fills: ReadonlyArray<BrokerTrade>
+  readonly positions: ReadonlyArray<PaperPosition>
+  readonly holdings: ReadonlyArray<BrokerHolding>
+  /** The account's new cash, when it changed. */
+  readonly cash: number | null
 }
 
 /** The SQL of one paper account. */

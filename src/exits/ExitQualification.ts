@@ -25,6 +25,7 @@ import { Brokers } from "../broker/Brokers.js"
 import { ActorRuntime, type Offer, type StepOutcome } from "../runtime/ActorRuntime.js"
 import type { OutcomeEvent } from "../runtime/EffectHandlers.js"
 import { Ids } from "../runtime/Ids.js"
+import { Limiter } from "../runtime/Limiter.js"
 import { ExitConfig, instrumentOf } from "./ExitConfig.js"
 import { decide } from "./ExitGates.js"
 import { intentsApproved, intentsRejected, signalsDetected, signalsPublished } from "./ExitMetrics.js"
@@ -96,15 +97,15 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
     // One gate decision at a time per position (account, symbol, product), held until the
     // approval (which creates the exit order) is committed: two trades on one position firing on
     // the same tick cannot both be approved against the same net quantity.
-    const positionLocks = new Map<string, Effect.Semaphore>()
+    const positionLocks = new Map<string, Limiter>()
     const onPosition = (accountId: string, symbol: string, product: string) => {
       const key = `${accountId}|${symbol}|${product}`
       let lock = positionLocks.get(key)
       if (!lock) {
-        lock = Effect.unsafeMakeSemaphore(1)
+        lock = new Limiter(1)
         positionLocks.set(key, lock)
       }
-      return lock.withPermits(1)
+      return <A, E, R>(effect: Effect.Effect<A, E, R>) => lock.withPermit(effect)
     }
 
     /** Takes the trades no other fiber holds; BUSY for the rest. Released when `work` ends. */

@@ -113,6 +113,12 @@ export const layer = (config: WatcherConfig = defaultWatcherConfig) =>
         Effect.gen(function* () {
           const cached = orderIdByTag.get(clientTag)
           if (cached) return Option.some(cached)
+          // The engine tags its orders with their own ids: a live order is found in memory.
+          const own = yield* rt.view(clientTag)
+          if (Option.isSome(own) && own.value.type === "order" && own.value.context.clientTag === clientTag) {
+            orderIdByTag.set(clientTag, clientTag)
+            return Option.some(clientTag)
+          }
           const rows = yield* sql<{
             order_id: string
           }>`SELECT order_id FROM orders WHERE client_tag = ${clientTag}`.pipe(Effect.orDie)

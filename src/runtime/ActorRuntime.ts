@@ -39,6 +39,7 @@ import {
   type UnitWrites,
   versionOf,
 } from "./Step.js"
+import { Limiter } from "./Limiter.js"
 import { TimerHeap } from "./TimerHeap.js"
 
 /** Bounds and knobs of the runtime. */
@@ -150,6 +151,11 @@ class MissingCell {
   constructor(readonly id: string) {}
 }
 
+/** Actors that ended, kept in memory for views (the rest are read from the store). */
+const doneCacheMax = 20_000
+/** How many entries a cache may run over before its oldest are evicted together. */
+const evictionBatch = 1_024
+
 const timerKey = (actorId: string, name: string) => `${actorId}\u0000${name}`
 
 /** Builds the runtime: rehydrates, then starts the committer, the timer fiber and the outbox. */
@@ -161,7 +167,7 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
     const pubsub = yield* PubSub.unbounded<Transition>()
     const wake = yield* Queue.sliding<void>(1)
     const fibers = yield* FiberSet.make()
-    const effectPermits = yield* Effect.makeSemaphore(config.effectsInFlightMax)
+    const effectPermits = new Limiter(config.effectsInFlightMax)
 
     const cells = new Map<string, Cell>()
     const doneCache = new Map<string, Cell>()
@@ -199,11 +205,16 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
     const touch = (id: string) => {
       hot.delete(id)
       hot.set(id, true)
-      if (hot.size > config.hotActorsMax) {
-        const oldest = hot.keys().next().value as string
-        hot.delete(oldest)
-        const c = cells.get(oldest)
-        if (c) c.snapshot = null
+      if (hot.size > config.hotActorsMax + evictionBatch) {
+        // Evicted a batch at a time: a Map iterated from the front after many deletes there
+        // skips the deleted entries each time, so one eviction per insert costs the map's size.
+        let n = hot.size - config.hotActorsMax
+        for (const oldest of hot.keys()) {
+          if (n-- <= 0) break
+          hot.delete(oldest)
+          const c = cells.get(oldest)
+          if (c) c.snapshot = null
+        }
       }
     }
 
@@ -216,7 +227,13 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
         hot.delete(cell.id)
         doneCache.delete(cell.id)
         doneCache.set(cell.id, { ...cell, snapshot: null })
-        if (doneCache.size > 10_000) doneCache.delete(doneCache.keys().next().value as string)
+        if (doneCache.size > doneCacheMax + evictionBatch) {
+          let n = doneCache.size - doneCacheMax
+          for (const oldest of doneCache.keys()) {
+            if (n-- <= 0) break
+            doneCache.delete(oldest)
+          }
+        }
       }
     }
 
@@ -440,7 +457,7 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
         yield* FiberSet.run(
           fibers,
           effectPermits
-            .withPermits(1)(runEffect(handler, id, actorId, key, JSON.parse(payloadText) as Json, maybeRan))
+            .withPermit(runEffect(handler, id, actorId, key, JSON.parse(payloadText) as Json, maybeRan))
             .pipe(Effect.ensuring(Effect.sync(() => effectsInFlight--))),
         )
       })

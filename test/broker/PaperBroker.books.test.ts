@@ -119,6 +119,53 @@ describe("paper broker books", () => {
       }),
   )
 
+  it.effect(
+    "concurrent placements are written in groups, each answered only once on disk, and all survive a restart",
+    () =>
+      Effect.gen(function* () {
+        const file = freshDbFile()
+        const before = yield* Effect.gen(function* () {
+          const b = yield* paper({ capital: 1e12 })
+          yield* b.onTick("NIFTY26MARFUT", 22000)
+          const sql = yield* SqlClient.SqlClient
+          // Every placement, once answered, is in the file: checked from inside the answer's fiber.
+          const answers = yield* Effect.forEach(
+            Array.from({ length: 200 }, (_, i) => `g${i}`),
+            (tag) =>
+              Effect.flatMap(b.place(request(tag)), ({ brokerOrderId }) =>
+                Effect.map(
+                  sql<{ n: number }>`SELECT COUNT(*) AS n FROM paper_orders WHERE broker_order_id = ${brokerOrderId}`,
+                  (rows) => rows[0]?.n ?? 0,
+                ),
+              ),
+            { concurrency: "unbounded" },
+          )
+          expect(answers.every((n) => n === 1)).toBe(true)
+          return { orders: yield* b.orderBook, positions: yield* b.positions, funds: yield* b.funds }
+        }).pipe(Effect.provide(dbOn(file)))
+        expect(before.orders.length).toBe(200)
+        expect(new Set(before.orders.map((o) => o.brokerOrderId)).size).toBe(200)
+        yield* Effect.gen(function* () {
+          const b = yield* paper({ capital: 1 })
+          yield* b.onTick("NIFTY26MARFUT", 22000)
+          expect({ orders: yield* b.orderBook, positions: yield* b.positions, funds: yield* b.funds }).toEqual(before)
+        }).pipe(Effect.provide(dbOn(file)))
+      }),
+  )
+
+  it.effect("a book it cannot write takes the paper broker down instead of answering from memory the disk lacks", () =>
+    Effect.gen(function* () {
+      const b = yield* paper()
+      yield* b.onTick("NIFTY26MARFUT", 22000)
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`DROP TABLE paper_fills`
+      const e = yield* failureOf(b.place(request("lost")))
+      expect(e.reason).toBe("Unavailable")
+      expect(e.message).toMatch(/paper broker store/)
+      expect((yield* failureOf(b.orderBook)).reason).toBe("Unavailable")
+    }).pipe(Effect.provide(dbOn(freshDbFile()))),
+  )
+
   it.effect("the layer serves each account's paper broker through Brokers and feeds ticks to all of them", () =>
     Effect.gen(function* () {
       const accounts = [
