@@ -97,7 +97,7 @@ export const runCommand = (values: Record<string, string | boolean | undefined>)
         yield* Effect.logInfo(
           `warden running on ${resolved.db}: ${rt.liveIds().length} live actors restored in ${Math.round(rt.rehydrateMs)} ms; ` +
             `accounts ${resolved.accounts.map((a) => `${a.id} (${a.broker})`).join(", ")}; ` +
-            `API http://${host}:${resolved.http.port}/ (OpenAPI /api/openapi.json, live stream /ws, audit /audit)` +
+            `dashboard http://${host}:${resolved.http.port}/ (audit /audit, API /api/v1, OpenAPI /api/openapi.json, live stream /ws)` +
             (resolved.http.token === null ? "; no token configured: listening on loopback only" : "") +
             ". Ctrl-C stops.",
         )
