@@ -234,16 +234,5 @@ export const makePaperStore = (sql: SqlClient.SqlClient, accountId: string) => {
   return { load, create, prepare, writeAll }
 }
 
-/** One operation's changes, ready to write. */
-export interface PaperWrite {
-  readonly at: number
-  readonly orders: ReadonlyArray<ReadonlyArray<never>>
-  readonly fills: ReadonlyArray<BrokerTrade>
-  readonly positions: ReadonlyArray<PaperPosition>
-  readonly holdings: ReadonlyArray<BrokerHolding>
-  /** The account's new cash, when it changed. */
-  readonly cash: number | null
-}
-
 /** The SQL of one paper account. */
 export type PaperStore = ReturnType<typeof makePaperStore>

@@ -75,6 +75,20 @@ interface Collect {
   readonly skipped: Array<SkippedExit>
 }
 
+/** An exit placed on a position row: its side closes the row's net quantity. */
+const placedOn = (
+  accountId: string,
+  p: BrokerPosition,
+  exit: Pick<PlacedExit, "qty" | "via" | "tradeId" | "intentId" | "orderId">,
+): PlacedExit => ({
+  accountId,
+  symbol: p.symbol,
+  exchange: p.exchange,
+  product: p.product,
+  side: p.netQty > 0 ? "SELL" : "BUY",
+  ...exit,
+})
+
 const inScope = (req: ExitRequest, p: BrokerPosition): boolean =>
   (req.scope === "ALL" || (req.symbols ?? []).includes(p.symbol)) &&
   (req.product === "ALL" || p.product === req.product)
@@ -146,7 +160,6 @@ export class ExitService extends Effect.Service<ExitService>()("warden/ExitServi
           source: `request:${req.source}`,
           bypassCooldown: true,
         })
-        const side: Side = p.netQty > 0 ? "SELL" : "BUY"
         for (const [i, q] of answers.entries()) {
           const { id: tradeId, qty } = trades[i]!
           const skip = (reason: string) =>
@@ -164,18 +177,9 @@ export class ExitService extends Effect.Service<ExitService>()("warden/ExitServi
             skip(`DARK: intent ${q.intentId} recorded, not executed`)
             continue
           }
-          out.placed.push({
-            accountId,
-            symbol: p.symbol,
-            exchange: p.exchange,
-            product: p.product,
-            side,
-            qty,
-            via: "intent",
-            tradeId,
-            intentId: q.intentId,
-            orderId: d.orderId,
-          })
+          out.placed.push(
+            placedOn(accountId, p, { qty, via: "intent", tradeId, intentId: q.intentId, orderId: d.orderId }),
+          )
         }
       })
 
@@ -221,18 +225,9 @@ export class ExitService extends Effect.Service<ExitService>()("warden/ExitServi
           const spawned = yield* rt.spawn("order", orderId, input, cause)
           if (spawned.refused !== null) return skip(`REFUSED: ${spawned.refused}`)
           yield* rt.send(orderId, { type: "cmd.place" }, cause)
-          out.placed.push({
-            accountId,
-            symbol: p.symbol,
-            exchange: p.exchange,
-            product: p.product,
-            side,
-            qty: child.qty,
-            via: "order",
-            tradeId: null,
-            intentId: null,
-            orderId,
-          })
+          out.placed.push(
+            placedOn(accountId, p, { qty: child.qty, via: "order", tradeId: null, intentId: null, orderId }),
+          )
         }
       })
 
