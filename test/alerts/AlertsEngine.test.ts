@@ -5,19 +5,8 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { type Engine, eventually, startEngine } from "../fixtures/EngineProcess.js"
+import { type Engine, eventually, order, startEngine } from "../fixtures/EngineProcess.js"
 import { type Receiver, startReceiver } from "./alertReceiver.js"
-
-const order = (over: Record<string, unknown> = {}) =>
-  JSON.stringify({
-    accountId: "PAPER1",
-    symbol: "NIFTY26DECFUT",
-    exchange: "NFO",
-    side: "BUY",
-    qty: 65,
-    product: "MIS",
-    ...over,
-  })
 
 describe("alerts and the lifecycle log of the engine process", { timeout: 120_000 }, () => {
   const engines: Array<Engine> = []

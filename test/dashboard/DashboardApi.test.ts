@@ -4,18 +4,7 @@
  * closing one trade through the exit pipeline.
  */
 import { afterAll, describe, expect, it } from "vitest"
-import { type Engine, eventually, startEngine } from "../fixtures/EngineProcess.js"
-
-const order = (over: Record<string, unknown> = {}) =>
-  JSON.stringify({
-    accountId: "PAPER1",
-    symbol: "NIFTY26DECFUT",
-    exchange: "NFO",
-    side: "BUY",
-    qty: 65,
-    product: "MIS",
-    ...over,
-  })
+import { type Engine, eventually, order, startEngine } from "../fixtures/EngineProcess.js"
 
 const stateOf = async (e: Engine, id: string): Promise<string | undefined> => {
   const r = await e.fetch(`/api/v1/actors/${id}`)

@@ -3,18 +3,7 @@ import Sqlite from "better-sqlite3"
 import fc from "fast-check"
 import { afterAll, describe, expect, it } from "vitest"
 import WebSocket from "ws"
-import { type Engine, eventually, startEngine } from "../fixtures/EngineProcess.js"
-
-const order = (over: Record<string, unknown> = {}) =>
-  JSON.stringify({
-    accountId: "PAPER1",
-    symbol: "NIFTY26DECFUT",
-    exchange: "NFO",
-    side: "BUY",
-    qty: 65,
-    product: "MIS",
-    ...over,
-  })
+import { type Engine, eventually, order, startEngine } from "../fixtures/EngineProcess.js"
 
 /** An account with room for the load test's 40 lots: capital and every limit raised (the simulated market moves meanwhile). */
 const rich = {
