@@ -10,16 +10,28 @@
  * - more positions than the cap → `risk.reduce` and close the smallest (by notional) first until
  *   within it (POSITION_CAP); back within the cap, an account reduced for it resumes.
  *
- * Exits go through `ExitService.requestExit` only. A position with an exit already working (an
- * EXIT order or a live exit intent) is not asked for again, so a slow exit is not spammed. Each
- * account's check is bounded in time and isolated: a failure is logged and counted, and the next
- * cycle runs. Every intervention is logged, counted and written to `risk_interventions`.
+ * Otherwise (exiting everything asks again for every position anyway), requested exits follow
+ * through (FOLLOW_THROUGH): a trade still open whose latest exit intent was asked for (an
+ * exit-all, a close, a webhook exit: any reason but the automatic ones, whose signals re-arm and
+ * fire again, and the enforcer's own, which it fires again every cycle) and FAILED at the broker
+ * (rejected, or not found after its lookups: no order of it is live, so another cannot take the
+ * position through zero) is exited again for the same reason, through its own exit intent as a
+ * close is, until `followThroughAttemptsMax` failures within `followThroughWindowMs`; then the
+ * enforcer gives up, once, with an intervention (and so an alert) that says so. An operator's
+ * exit-all is not defeated by one rejected order.
+ *
+ * The other exits go through `ExitService.requestExit` only. A position with an exit already
+ * working (an EXIT order or a live exit intent) is not asked for again, so a slow exit is not
+ * spammed. Each account's check is bounded in time and isolated: a failure is logged and counted,
+ * and the next cycle runs. Every intervention is logged, counted and written to `risk_interventions`.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Cause, Clock, Effect, Metric, Queue } from "effect"
 import { Brokers } from "../broker/Brokers.js"
 import type { ExitReason, Product } from "../domain/Trading.js"
+import { ExitQualification } from "../exits/ExitQualification.js"
 import { type ExitRequest, ExitService } from "../exits/ExitService.js"
+import { TickHub } from "../market/TickHub.js"
 import { ActorRuntime } from "../runtime/ActorRuntime.js"
 import { RiskConfig } from "./RiskConfig.js"
 import { keyOf, notionalOf, openPositions, type PositionRow, rupees, type Standing } from "./RiskFacts.js"
@@ -56,7 +68,40 @@ const accountScoped = (accountId: string, request: ExitRequest): ExitRequest => 
   return scoped
 }
 
-type Kind = "POSITION_CAP" | "DAILY_LOSS" | "FORCED_UNWIND"
+type Kind = "POSITION_CAP" | "DAILY_LOSS" | "FORCED_UNWIND" | "FOLLOW_THROUGH"
+
+/**
+ * Exit reasons a failed exit is not followed through for: the automatic ones (their signals re-arm
+ * after the cooldown and fire again while the price is beyond the level) and the enforcer's own.
+ */
+const selfFiringReasons = [
+  "STOP_LOSS",
+  "TARGET",
+  "TRAILING_STOP",
+  "SQUARE_OFF",
+  "EXPIRY",
+  "FORCED_UNWIND",
+  "DAILY_LOSS",
+  "POSITION_CAP",
+] as const
+
+/** Failed exits of one trade, for one requested reason, after which the enforcer gives up. */
+export const followThroughAttemptsMax = 3
+/** How far back a failed requested exit is followed through (ms). */
+export const followThroughWindowMs = 600_000
+
+/** A trade whose latest exit intent, asked for, failed at the broker. */
+interface FailedRequest {
+  readonly intent_id: string
+  readonly trade_id: string
+  readonly exit_reason: string
+  readonly error: string | null
+  readonly symbol: string
+  readonly exchange: string
+  readonly product: Product
+  readonly entry_price: number
+  readonly failures: number
+}
 
 /** The continuous enforcer, running. */
 export class ExitEnforcer extends Effect.Service<ExitEnforcer>()("warden/ExitEnforcer", {
@@ -67,6 +112,8 @@ export class ExitEnforcer extends Effect.Service<ExitEnforcer>()("warden/ExitEnf
     const exits = yield* ExitService
     const risk = yield* RiskManager
     const config = yield* RiskConfig
+    const qualification = yield* ExitQualification
+    const hub = yield* TickHub
     const status = { lastCheckAt: null as number | null, cycles: 0, failures: 0, lastError: null as string | null }
 
     /** Position keys with an exit already working: an EXIT order, or a live exit intent. */
@@ -159,6 +206,73 @@ export class ExitEnforcer extends Effect.Service<ExitEnforcer>()("warden/ExitEnf
         }
       })
 
+    /** Open trades of the account whose latest exit intent was asked for and failed at the broker, lately. */
+    const failedRequests = (accountId: string, now: number) =>
+      Effect.orDie(sql<FailedRequest>`
+        SELECT i.intent_id, i.trade_id, i.exit_reason, i.error, t.symbol, t.exchange, t.product, t.entry_price,
+          (SELECT COUNT(*) FROM exit_intents k WHERE k.trade_id = i.trade_id AND k.exit_reason = i.exit_reason
+             AND k.status = 'FAILED' AND k.updated_at >= ${now - followThroughWindowMs}) AS failures
+        FROM exit_intents i JOIN trades t ON t.trade_id = i.trade_id
+        WHERE i.user_broker_id = ${accountId} AND i.status = 'FAILED' AND t.status = 'OPEN' AND t.product <> 'CNC'
+          AND i.exit_reason NOT IN ${sql.in(selfFiringReasons)} AND i.updated_at >= ${now - followThroughWindowMs}
+          AND NOT EXISTS (SELECT 1 FROM exit_intents j WHERE j.trade_id = i.trade_id
+            AND (j.created_at > i.created_at OR (j.created_at = i.created_at AND j.episode_id > i.episode_id)))
+        ORDER BY i.created_at, i.trade_id`)
+
+    /** Failed requests given up on, so the give-up is said once (per process). */
+    const givenUp = new Set<string>()
+
+    /** Exits again, for the same reason, the trades whose requested exit failed at the broker. */
+    const followThrough = (accountId: string, exiting: ReadonlySet<string>) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        for (const f of yield* failedRequests(accountId, now)) {
+          if (exiting.has(keyOf(f))) continue
+          const what = `${f.exit_reason} exit of trade ${f.trade_id} (${f.symbol} ${f.product})`
+          if (f.failures >= followThroughAttemptsMax) {
+            if (givenUp.has(f.intent_id)) continue
+            givenUp.add(f.intent_id)
+            yield* intervene(
+              accountId,
+              "FOLLOW_THROUGH",
+              "give_up",
+              `${what} failed ${f.failures} times, last: ${f.error ?? "?"}; not asked again`,
+            )
+            continue
+          }
+          const q = yield* qualification.submit(
+            {
+              tradeId: f.trade_id,
+              accountId,
+              symbol: f.symbol,
+              exchange: f.exchange,
+              product: f.product,
+              reason: f.exit_reason as ExitReason,
+              price: hub.last(f.symbol)?.ltp ?? f.entry_price,
+              at: now,
+            },
+            { source: "risk:follow-through", bypassCooldown: true },
+          )
+          const detail = `${what} failed (${f.error ?? "?"})`
+          if (q._tag === "NotEligible") {
+            // BUSY: another fiber is exiting it now; the next cycle looks again.
+            if (q.reason !== "BUSY")
+              yield* Effect.logWarning(`enforcer FOLLOW_THROUGH: ${detail}; not asked again: ${q.reason}: ${q.detail}`)
+          } else if (!q.decision.approved)
+            yield* Effect.logWarning(
+              `enforcer FOLLOW_THROUGH: ${detail}; asked again, refused: ${q.decision.code}: ${q.decision.reason}`,
+            )
+          else
+            yield* intervene(
+              accountId,
+              "FOLLOW_THROUGH",
+              "exit",
+              `${detail}; asked again (intent ${q.intentId})`,
+              q.decision.executed ? 1 : 0,
+            )
+        }
+      })
+
     /** One account's check. */
     const enforceAccount = (accountId: string) =>
       Effect.gen(function* () {
@@ -183,6 +297,8 @@ export class ExitEnforcer extends Effect.Service<ExitEnforcer>()("warden/ExitEnf
         }
         if (breached || (standing.state === "HALTED" && standing.reason?.startsWith("DAILY_LOSS")))
           return yield* exitEverything(accountId, "DAILY_LOSS", uncovered, detail)
+        // (Exiting everything above asks again for every open position anyway.)
+        yield* followThrough(accountId, exiting)
         yield* enforceCap(accountId, standing, open, exiting)
       })
 

@@ -4,6 +4,12 @@
  * `setTimeout(0)`, about two wall-clock milliseconds per wake-up, and caps a run near 60× real
  * time). Here the harness settles the fibers itself. Sleepers wake in time order, ties in the
  * order they went to sleep; an interrupted sleep leaves the queue at once.
+ *
+ * The time is always a whole number of milliseconds, as `Date.now()` is: a sleep of a fraction of
+ * a millisecond (a jittered retry delay, say) wakes at the next whole millisecond, as a timer
+ * would. (It used to wake at the fraction, and the time went fractional: the engine's commits
+ * store times as integers and refused the step, so a broker call's outcome was lost and its
+ * order stayed unresolved for good.)
  */
 import { Clock, Duration, Effect } from "effect"
 
@@ -31,7 +37,7 @@ export class SimClock implements Clock.Clock {
   readonly currentTimeNanos = Effect.sync(() => this.unsafeCurrentTimeNanos())
 
   sleep(duration: Duration.Duration): Effect.Effect<void> {
-    const ms = Duration.toMillis(duration)
+    const ms = Math.ceil(Duration.toMillis(duration))
     if (!(ms > 0)) return Effect.yieldNow()
     return Effect.async<void>((resume) => {
       const sleeper: Sleeper = { at: this.now + ms, seq: this.seq++, wake: () => resume(Effect.void) }
@@ -45,9 +51,9 @@ export class SimClock implements Clock.Clock {
     return this.sleepers[0]?.at ?? null
   }
 
-  /** Moves the time to `at` (never back) and wakes every sleeper due by then, earliest first. */
+  /** Moves the time to `at` (never back; a fraction rounds up) and wakes every sleeper due by then, earliest first. */
   advanceTo(at: number): void {
-    if (at > this.now) this.now = at
+    if (at > this.now) this.now = Math.ceil(at)
     while (this.sleepers.length > 0 && this.sleepers[0]!.at <= this.now) this.sleepers.shift()!.wake()
   }
 

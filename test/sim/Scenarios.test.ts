@@ -21,6 +21,8 @@ const exitReasons: Record<string, ReadonlyArray<string>> = {
   "webhook-entry-exit.json": ["WEBHOOK"],
   "exit-all-with-cnc.json": ["MANUAL", "MANUAL"],
   "crash-mid-exit.json": ["STOP_LOSS"],
+  "exit-during-broker-down.json": ["MANUAL"],
+  "exit-all-rejected.json": ["MANUAL", "MANUAL"],
 }
 
 /** Exits by account, for scenarios whose accounts open trades at the same moment (their order may vary). */
