@@ -1,8 +1,9 @@
 /**
  * The operational gates of stage 2 (execution qualification), pure: given the facts about a
- * pending exit intent, approve it with the order to send (shaped by the instrument's rules) or
- * reject it with a reason code. The facts are gathered by `ExitQualification` after the intent's
- * row is committed.
+ * pending exit intent, approve it with the orders to send (shaped by the instrument's rules: an
+ * exit at or above the freeze quantity is split into slices, each a lot multiple below the freeze)
+ * or reject it with a reason code. The facts are gathered by `ExitQualification` after the
+ * intent's row is committed.
  */
 import { Either } from "effect"
 import type { OrderType, Side } from "../domain/Trading.js"
@@ -15,7 +16,6 @@ export type RejectCode =
   | "LIVE_INTENT"
   | "ACCOUNT_HALTED"
   | "QTY_INVALID"
-  | "QTY_ABOVE_FREEZE"
   | "NO_PRICE"
   | "PRICE_INSANE"
   | "NOT_IN_POSITION"
@@ -48,14 +48,20 @@ export interface GateFacts {
 
 /** The gates' answer. */
 export type GateDecision =
-  | { readonly approved: true; readonly orderType: OrderType; readonly price: number | null }
+  | {
+      readonly approved: true
+      readonly orderType: OrderType
+      readonly price: number | null
+      /** The quantity of each order, in placing order; they sum to the intent's quantity. */
+      readonly slices: ReadonlyArray<number>
+    }
   | { readonly approved: false; readonly code: RejectCode; readonly reason: string }
 
 const reject = (code: RejectCode, reason: string): GateDecision => ({ approved: false, code, reason })
 
 const positive = (x: number | null): x is number => x !== null && Number.isFinite(x) && x > 0
 
-/** Approves the intent with its order's type and price, or names the first gate it fails. */
+/** Approves the intent with its orders' type, price and quantities, or names the first gate it fails. */
 export const decide = (f: GateFacts): GateDecision => {
   if (f.tradeState !== "OPEN") return reject("TRADE_NOT_OPEN", `the trade is ${f.tradeState ?? "unknown"}`)
   if (f.otherLiveIntents > 0) return reject("LIVE_INTENT", "another exit intent of this trade is live")
@@ -83,7 +89,10 @@ const priceGate = (f: GateFacts): GateDecision | null => {
   return null
 }
 
-/** The exit order, shaped: MARKET, or limit-as-market where market orders are refused. */
+/**
+ * The exit orders, shaped: MARKET, or limit-as-market where market orders are refused; one order,
+ * or one per slice when the quantity is at or above the freeze quantity.
+ */
 const shapeGate = (f: GateFacts): GateDecision => {
   const ltp = positive(f.ltp) ? f.ltp : positive(f.detectedPrice) ? f.detectedPrice : null
   const shaped = shapeOrder(
@@ -95,10 +104,12 @@ const shapeGate = (f: GateFacts): GateDecision => {
     const e = shaped.left
     return reject(e.field === "ltp" ? "NO_PRICE" : "QTY_INVALID", e.message)
   }
-  const orders = shaped.right
-  // One intent places one order (the ExitIntent machine follows a single order id).
-  if (orders.length > 1)
-    return reject("QTY_ABOVE_FREEZE", `${f.intentQty} is at or above the freeze quantity ${f.instrument.freezeQty}`)
-  const order = orders[0]!
-  return { approved: true, orderType: order.orderType, price: order.price }
+  // Every slice is priced alike (one price for the whole exit); only the quantities differ.
+  const [first] = shaped.right
+  return {
+    approved: true,
+    orderType: first!.orderType,
+    price: first!.price,
+    slices: shaped.right.map((o) => o.qty),
+  }
 }

@@ -34,7 +34,14 @@ import type { ExitCandidate } from "./TradeIndex.js"
 
 /** The gates' answer, once committed. */
 export type Decided =
-  | { readonly approved: true; readonly executed: boolean; readonly orderId: string }
+  | {
+      readonly approved: true
+      readonly executed: boolean
+      /** The first slice's order. */
+      readonly orderId: string
+      /** Every slice's order, in placing order (one unless the exit is at or above the freeze). */
+      readonly orderIds: ReadonlyArray<string>
+    }
   | { readonly approved: false; readonly code: string; readonly reason: string }
 
 /** Why a candidate made no signal. */
@@ -216,8 +223,8 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
 
     /**
      * The gates' decisions on the intents of one position, in order, as the events that commit
-     * them. The position is read once; each approval that will place an order takes its quantity
-     * from the room the next one sees.
+     * them. The position is read once; each approval that will place orders takes the quantity of
+     * all its slices from the room the next one sees. An approval names one order per slice.
      */
     const decisionsFor = (
       group: ReadonlyArray<{ readonly terms: IntentTerms; readonly detectedPrice: number | null }>,
@@ -252,18 +259,22 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
             out.push({ event, decided: { approved: false, code: decision.code, reason: decision.reason } })
             continue
           }
-          const orderId = yield* ids.next("ord")
+          const slices: Array<{ orderId: string; clientTag: string; qty: number }> = []
+          for (const qty of decision.slices) {
+            const orderId = yield* ids.next("ord")
+            slices.push({ orderId, clientTag: orderId, qty })
+          }
           const executed = settings.executes(terms.accountId, terms.symbol)
-          if (executed && room !== null) room -= terms.qty
+          if (executed && room !== null) room -= slices.reduce((n, s) => n + s.qty, 0)
           const event = {
             type: "gate.approved",
-            orderId,
-            clientTag: orderId,
+            slices,
             execute: executed,
             orderType: decision.orderType,
             price: decision.price,
           }
-          out.push({ event, decided: { approved: true, executed, orderId } })
+          const orderIds = slices.map((s) => s.orderId)
+          out.push({ event, decided: { approved: true, executed, orderId: orderIds[0]!, orderIds } })
         }
         return out
       })

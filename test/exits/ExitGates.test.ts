@@ -31,7 +31,7 @@ const code = (over: Partial<GateFacts>) => {
 
 describe("gates", () => {
   it("approve a MARKET exit where market orders are allowed", () => {
-    expect(decide(facts())).toEqual({ approved: true, orderType: "MARKET", price: null })
+    expect(decide(facts())).toEqual({ approved: true, orderType: "MARKET", price: null, slices: [65] })
   })
 
   it("approve a protective LIMIT where market orders are refused, priced off the last price", () => {
@@ -40,6 +40,7 @@ describe("gates", () => {
       approved: true,
       orderType: "LIMIT",
       price: 47640.6,
+      slices: [30],
     })
   })
 
@@ -52,13 +53,35 @@ describe("gates", () => {
     [{ intentQty: 0 }, "QTY_INVALID"],
     [{ intentQty: 130 }, "QTY_INVALID"],
     [{ intentQty: 60, openQty: 60 }, "QTY_INVALID"],
-    [{ intentQty: 1820, openQty: 1820 }, "QTY_ABOVE_FREEZE"],
     [{ detectedPrice: Number.NaN }, "PRICE_INSANE"],
     [{ detectedPrice: 0 }, "PRICE_INSANE"],
     [{ detectedPrice: 30000 }, "PRICE_INSANE"],
     [{ instrument: bank!, intentQty: 30, openQty: 30, ltp: null, detectedPrice: null }, "NO_PRICE"],
   ] as ReadonlyArray<[Partial<GateFacts>, string]>)("%o is rejected %s", (over, expected) => {
     expect(code(over)).toBe(expected)
+  })
+
+  it("approve an exit at or above the freeze quantity as slices, each a lot multiple below the freeze", () => {
+    // Freeze 1800, lot 65: the largest slice is 27 lots (1755).
+    expect(decide(facts({ intentQty: 1820, openQty: 1820 }))).toEqual({
+      approved: true,
+      orderType: "MARKET",
+      price: null,
+      slices: [1755, 65],
+    })
+    expect(decide(facts({ intentQty: 3640, openQty: 3640 }))).toMatchObject({ slices: [1755, 1755, 130] })
+    expect(decide(facts({ intentQty: 1755, openQty: 1755 }))).toMatchObject({ slices: [1755] })
+    // Limit-as-market prices every slice alike.
+    const bankFreeze = Instruments.fromList([
+      { exchange: "NFO", symbol: "BANK", tickSize: 0.2, lotSize: 30, freezeQty: 900, marketOrders: false },
+    ]).all[0]!
+    const split = facts({ instrument: bankFreeze, intentQty: 1800, openQty: 1800, ltp: 47880, detectedPrice: 47880 })
+    expect(decide(split)).toEqual({ approved: true, orderType: "LIMIT", price: 47640.6, slices: [870, 870, 60] })
+  })
+
+  it("refuses a split exit the net position cannot take as a whole", () => {
+    expect(code({ intentQty: 3640, openQty: 3640, positionRoom: 3639 })).toBe("NOT_IN_POSITION")
+    expect(code({ intentQty: 3640, openQty: 3640, positionRoom: 3640 })).toBe("APPROVED")
   })
 
   it("accept a price within the band of the last one, and a missing last price where market orders are allowed", () => {

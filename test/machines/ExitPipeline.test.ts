@@ -45,7 +45,29 @@ function published(): MachineBus {
 }
 
 const approve = (bus: MachineBus, execute: boolean) =>
-  bus.send("I1", { type: "gate.approved", orderId: "O1", clientTag: "W-O1", execute, orderType: "MARKET", price: null })
+  bus.send("I1", {
+    type: "gate.approved",
+    slices: [{ orderId: "O1", clientTag: "W-O1", qty: 65 }],
+    execute,
+    orderType: "MARKET",
+    price: null,
+  })
+
+/** A trade of 195 with a published stop-loss intent, approved in three slices of 65. */
+function sliced(): MachineBus {
+  const bus = new MachineBus(t0)
+  bus.spawn("trade", "T1", { ...trade, qty: 195 })
+  bus.spawn("exitSignal", "S1", signal)
+  bus.send("S1", { type: "signal.publish", intentId: "I1", side: "SELL", qty: 195, exchange: "NFO", product: "MIS" })
+  bus.send("I1", {
+    type: "gate.approved",
+    slices: ["O1", "O2", "O3"].map((orderId) => ({ orderId, clientTag: `W-${orderId}`, qty: 65 })),
+    execute: true,
+    orderType: "MARKET",
+    price: null,
+  })
+  return bus
+}
 
 describe("exit pipeline", () => {
   it("a filled exit closes the trade with the P&L of its fills", () => {
@@ -102,6 +124,45 @@ describe("exit pipeline", () => {
     bus.send("O1", { type: "broker.cancelled", reason: "cancelled by user" })
     expect([bus.stateOf("I1"), bus.stateOf("O1"), bus.stateOf("T1")]).toEqual(["FAILED", "CANCELLED", "OPEN"])
     expect(bus.snapshotOf("T1").context).toMatchObject({ episode: 1, exitedQty: 25, realizedPnl: -1251.25 })
+  })
+
+  it("an exit in slices closes the trade only when every slice has filled, with the P&L of all their fills", () => {
+    const bus = sliced()
+    expect(bus.effects.map((e) => [e.actorId, e.effect, e.key])).toEqual([
+      ["O1", "broker.place", "W-O1"],
+      ["O2", "broker.place", "W-O2"],
+      ["O3", "broker.place", "W-O3"],
+    ])
+    bus.send("O1", { type: "broker.accepted", brokerOrderId: "B1" })
+    bus.send("O2", { type: "broker.accepted", brokerOrderId: "B2" })
+    bus.send("O1", { type: "broker.filled", fillId: "F1", qty: 65, price: 21950 })
+    bus.send("O2", { type: "broker.filled", fillId: "F1", qty: 65, price: 21949 })
+    expect([bus.stateOf("I1"), bus.stateOf("T1")]).toEqual(["PLACED", "EXITING"])
+    bus.send("O3", { type: "broker.filled", fillId: "F1", qty: 65, price: 21948 })
+    expect([bus.stateOf("I1"), bus.stateOf("O3"), bus.stateOf("T1")]).toEqual(["FILLED", "EXECUTED", "CLOSED"])
+    // (21950 + 21949 + 21948 − 3 × 22000.05) × 65 = (21949 − 22000.05) × 195
+    expect(bus.snapshotOf("T1").context).toMatchObject({ exitedQty: 195, exitPrice: 21949, realizedPnl: -9954.75 })
+    expect(bus.deliveries.some((d) => d.refused)).toBe(false)
+  })
+
+  it("a rejected slice cancels the others; the trade keeps what did not fill, OPEN in its next episode", () => {
+    const bus = sliced()
+    bus.send("O1", { type: "broker.accepted", brokerOrderId: "B1" })
+    bus.send("O1", { type: "broker.filled", fillId: "F1", qty: 65, price: 21950 })
+    bus.send("O2", { type: "broker.accepted", brokerOrderId: "B2" })
+    bus.send("O3", { type: "broker.rejected", reason: "RMS: margin exceeds" })
+    // O2 is told to cancel (O1 has executed, O3 failed); the intent waits for it.
+    expect([bus.stateOf("I1"), bus.stateOf("O2"), bus.stateOf("T1")]).toEqual([
+      "PLACED",
+      "SENT_TO_BROKER.cancelling",
+      "EXITING",
+    ])
+    expect(bus.effects.map((e) => [e.actorId, e.effect])).toContainEqual(["O2", "broker.cancel"])
+    bus.send("O2", { type: "broker.cancelled", reason: "cancelled" })
+    expect([bus.stateOf("I1"), bus.stateOf("T1")]).toEqual(["FAILED", "OPEN"])
+    expect(bus.snapshotOf("I1").context).toMatchObject({ filledQty: 65, rejectCode: "ORDER_FAILED" })
+    expect(bus.snapshotOf("T1").context).toMatchObject({ episode: 1, exitedQty: 65, realizedPnl: -3253.25 })
+    expect(bus.deliveries.some((d) => d.refused)).toBe(false)
   })
 
   it("a dark approval leaves the trade OPEN and places nothing", () => {
