@@ -12,6 +12,7 @@ import {
   Context,
   Deferred,
   Effect,
+  Either,
   FiberSet,
   Layer,
   Option,
@@ -144,6 +145,8 @@ export class ActorRuntime extends Context.Tag("warden/ActorRuntime")<
 interface Item {
   readonly env: Envelope
   readonly done: Deferred.Deferred<StepOutcome> | null
+  /** How many times this envelope was offered again after a failed commit. */
+  readonly attempt?: number
 }
 
 /** The actor is not in memory: the runner fetches it from the store and runs the unit again. */
@@ -378,8 +381,18 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
     const refuseAlone = (item: Item, at: number, reason: string) =>
       Effect.gen(function* () {
         const env = item.env
-        const live = env.create ? undefined : cells.get(env.actorId)
         let outcome: StepOutcome = { actorId: env.actorId, seq: -1, from: null, to: "", refused: reason }
+        const outboxDone =
+          env.outboxId !== undefined ? [{ id: env.outboxId, result: env.outboxResult ?? null, at }] : []
+        let settled = outboxDone.length === 0
+        // The failed group evicted its actors from memory: the refusal goes on the stored actor.
+        let live = env.create ? undefined : cells.get(env.actorId)
+        let known = true
+        if (!live && !env.create && env.event) {
+          const stored = yield* Effect.either(store.actor(env.actorId))
+          if (Either.isLeft(stored)) known = false
+          else if (stored.right) live = cellOf(stored.right)
+        }
         if (live && env.event) {
           const seq = live.seq + 1
           const row = {
@@ -387,25 +400,44 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
             id: nextJournalId++,
           }
           const next = { ...live, seq }
-          const batch: Batch = {
-            journal: [row],
-            cells: [next],
-            outbox: [],
-            outboxDone: env.outboxId !== undefined ? [{ id: env.outboxId, result: env.outboxResult ?? null, at }] : [],
-            timers: [],
-          }
+          const batch: Batch = { journal: [row], cells: [next], outbox: [], outboxDone, timers: [] }
           const ok = yield* Effect.exit(store.commit(batch))
           if (ok._tag === "Success") {
             remember(next)
             yield* PubSub.publish(pubsub, toTransition(row))
             outcome = { actorId: env.actorId, seq, from: live.stateKey, to: live.stateKey, refused: reason }
+            settled = true
           } else nextJournalId--
+        } else if (!settled && known) {
+          // There is no such actor: the effect's row is done all the same.
+          const batch: Batch = { journal: [], cells: [], outbox: [], outboxDone, timers: [] }
+          settled = (yield* Effect.exit(store.commit(batch)))._tag === "Success"
         }
         yield* Effect.logWarning(`step refused at commit: ${reason}`).pipe(
           Effect.annotateLogs({ actorId: env.actorId }),
         )
+        if (!settled) yield* redeliver(item, reason)
         if (item.done) yield* Deferred.succeed(item.done, outcome)
       })
+
+    /**
+     * An effect's outcome that could be neither committed nor refused (the store failed): offered
+     * again after a growing delay, for as long as it takes. It is never dropped: its outbox row
+     * would stay pending and its actor wait for an answer that never comes.
+     */
+    const redeliver = (item: Item, reason: string) => {
+      const attempt = (item.attempt ?? 0) + 1
+      const delayMs = Math.min(30_000, config.effectRetryBaseMs * 2 ** Math.min(attempt, 16))
+      return Effect.zipRight(
+        Effect.logError(`effect outcome not committed (${reason}); offered again in ${delayMs} ms`).pipe(
+          Effect.annotateLogs({ actorId: item.env.actorId, outboxId: item.env.outboxId, attempt }),
+        ),
+        FiberSet.run(
+          fibers,
+          Effect.zipRight(Effect.sleep(`${delayMs} millis`), Queue.offer(inbox, { ...item, attempt })),
+        ),
+      )
+    }
 
     /** After the commit: memory, timers, publication, answers, then effects. */
     const afterCommit = (batch: Batch, items: ReadonlyArray<Item>, outcomes: ReadonlyArray<StepOutcome | null>) =>

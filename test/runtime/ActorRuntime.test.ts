@@ -1,6 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, type Layer, Queue } from "effect"
+import { Deferred, Effect, type Layer, Option, Queue } from "effect"
 import { ActorRuntime } from "../../src/runtime/ActorRuntime.js"
 import { orderInput, testEngine } from "../fixtures/TestEngine.js"
 
@@ -80,6 +80,50 @@ describe("ActorRuntime", () => {
       "o1 1 SENT_TO_BROKER.awaitingAck",
       "o2 0 CREATED",
     ])
+  })
+
+  it("an effect's answer the store cannot commit is offered again until it can, never dropped", async () => {
+    const go = Effect.runSync(Deferred.make<void>())
+    const t = testEngine({
+      handlers: (ledger) => ({
+        "broker.place": {
+          ...ledger.handlers["broker.place"]!,
+          run: (payload, ctx) =>
+            Effect.zipRight(Deferred.await(go), ledger.handlers["broker.place"]!.run(payload, ctx)),
+        },
+      }),
+    })
+    const out = await run(
+      t.layer,
+      Effect.gen(function* () {
+        const rt = yield* ActorRuntime
+        const sql = yield* SqlClient.SqlClient
+        yield* rt.spawn("order", "o1", orderInput("o1"))
+        yield* rt.send("o1", { type: "cmd.place" })
+        // The store breaks while the broker call is out: its answer can be neither committed nor refused.
+        yield* sql`ALTER TABLE journal RENAME TO journal_away`
+        yield* Deferred.succeed(go, undefined)
+        yield* Effect.sleep("150 millis")
+        const stuck = yield* sql<{ status: string }>`SELECT status FROM outbox`
+        yield* sql`ALTER TABLE journal_away RENAME TO journal`
+        for (let i = 0; i < 400; i++) {
+          const o = yield* rt.view("o1")
+          if (Option.getOrThrow(o).state === "SENT_TO_BROKER.working") break
+          yield* Effect.sleep("10 millis")
+        }
+        const journal = yield* sql<{ event_type: string; refused: string | null }>`
+          SELECT event_type, refused FROM journal WHERE actor_id = 'o1' ORDER BY seq`
+        return { stuck, journal, outbox: yield* sql<{ status: string }>`SELECT status FROM outbox` }
+      }),
+    )
+    expect(out.stuck).toEqual([{ status: "pending" }])
+    expect(out.journal.map((j) => [j.event_type, j.refused])).toEqual([
+      ["xstate.init", null],
+      ["cmd.place", null],
+      ["broker.accepted", null],
+    ])
+    expect(out.outbox).toEqual([{ status: "done" }])
+    expect(t.ledger.placements()).toBe(1)
   })
 
   it("journals an event the machine does not accept as refused, with the reason, and changes nothing else", async () => {
