@@ -330,7 +330,12 @@ const endings = (end: "FAILED" | "CANCELLED", code: string) =>
     },
   ] as const
 
-/** What the slices' ends and a cancel do while the intent follows its orders. */
+/**
+ * What the slices' ends and a cancel do while the intent follows its orders. A slice may be told
+ * to cancel twice (by a cancel, then by the first short end); the Order absorbs it: a cancel while
+ * one is pending or in flight is remembered once or refused, and one that reaches the broker for
+ * an order already cancelled comes back as a cancel rejection, which changes nothing.
+ */
 const orderEndings = {
   "order.failed": endings("FAILED", "ORDER_FAILED"),
   "order.cancelled": endings("CANCELLED", "ORDER_CANCELLED"),
