@@ -27,10 +27,12 @@ import { ActorStore, type Batch } from "../store/ActorStore.js"
 import { errorText } from "../store/Database.js"
 import { type EffectFailure, type EffectHandler, EffectHandlers, type OutcomeEvent } from "./EffectHandlers.js"
 import {
+  archive,
   type Cell,
   create,
   type Envelope,
   emptyWrites,
+  isTerminal,
   type JournalRow,
   type OutboxRow,
   Refusal,
@@ -59,6 +61,10 @@ export interface RuntimeConfig {
   readonly effectRetriesMax: number
   /** Longest a step may cascade (sends and spawns) before it is refused as a defect. */
   readonly cascadeStepsMax: number
+  /** How long an actor must have been terminal and unchanged before it is archived. */
+  readonly archiveAfterMs: number
+  /** How often live actors are swept for archiving (also once at start); 0: never. */
+  readonly archiveEveryMs: number
 }
 
 export const defaultRuntimeConfig: RuntimeConfig = {
@@ -69,6 +75,8 @@ export const defaultRuntimeConfig: RuntimeConfig = {
   effectRetryBaseMs: 100,
   effectRetriesMax: 5,
   cascadeStepsMax: 1_000,
+  archiveAfterMs: 24 * 3_600_000,
+  archiveEveryMs: 3_600_000,
 }
 
 /** A committed transition, as published after its commit (refusals included). */
@@ -278,6 +286,7 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
         }
         try {
           if (e.create) create(ctx, e, at, sub, effects)
+          else if (e.archive) archive(ctx, e, at, sub)
           else if (e.event) step(ctx, e, at, sub, effects)
         } catch (err) {
           if (err instanceof MissingCell) throw err
@@ -543,6 +552,30 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
       )
     }
 
+    // ---- archiving --------------------------------------------------------------------------
+    /**
+     * Archives the live actors that have been terminal and quiet for `archiveAfterMs`: a cancelled
+     * order, a dark intent, a re-armed signal stay live in XState's terms, and without this every
+     * restart would load them all again. Through the inbox, so each is journaled in order.
+     */
+    const archiveQuiet = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      const quietSince = now - config.archiveAfterMs
+      const quiet: Array<Item> = []
+      for (const c of cells.values())
+        if (c.updatedAt <= quietSince && isTerminal(c.type, c.stateKey))
+          quiet.push({
+            env: { actorId: c.id, event: null, cause: "runtime:archive", archive: { quietSince } },
+            done: null,
+          })
+      if (quiet.length === 0) return 0
+      yield* Queue.offerAll(inbox, quiet)
+      yield* Effect.logInfo(
+        `archiving ${quiet.length} actors terminal since before ${new Date(quietSince).toISOString()}`,
+      )
+      return quiet.length
+    })
+
     // ---- timers ---------------------------------------------------------------------------
     const timerLoop = Effect.gen(function* () {
       for (;;) {
@@ -599,6 +632,13 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
 
     yield* FiberSet.run(fibers, committer)
     yield* FiberSet.run(fibers, timerLoop)
+    if (config.archiveEveryMs > 0)
+      yield* FiberSet.run(
+        fibers,
+        Effect.repeat(archiveQuiet, Schedule.spaced(`${config.archiveEveryMs} millis`)).pipe(
+          Effect.catchAllCause((cause) => Effect.logError("archive sweep failed", cause)),
+        ),
+      )
     for (const p of pending) yield* startEffect(p.id, p.actor_id, p.effect, p.idem_key, p.payload, true)
 
     const offer = (env: Envelope) =>

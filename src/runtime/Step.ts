@@ -4,7 +4,7 @@
  * or messages in the same commit. Nothing here performs I/O; the runtime commits the result and
  * only then acts on it.
  */
-import type { AnyMachineSnapshot, AnyStateMachine } from "xstate"
+import type { AnyMachineSnapshot, AnyStateMachine, AnyStateNode } from "xstate"
 import { type ActorType, machines } from "../../machines/Machines.js"
 import { isDeclared } from "../domain/Declared.js"
 import type { Json } from "../domain/Json.js"
@@ -39,6 +39,8 @@ export interface Envelope {
   readonly outboxResult?: string
   /** The durable timer this event fires; a stale timer (re-armed or cancelled since) is dropped. */
   readonly timer?: { readonly name: string; readonly armedSeq: number }
+  /** Archives the actor if it is still in a terminal state and unchanged since `quietSince`. */
+  readonly archive?: { readonly quietSince: number }
 }
 
 /** A journal row. */
@@ -111,6 +113,44 @@ export const stateKeyOf = (value: unknown): string => {
       .join("|")
   }
   return ""
+}
+
+const terminalKeys = new Map<ActorType, ReadonlySet<string>>()
+
+/**
+ * Whether an actor's state is tagged `terminal` (itself or a parent): ended in meaning, though
+ * XState may not call it final (a cancelled order still takes a late fill; a dark intent never
+ * changes again).
+ */
+export const isTerminal = (type: ActorType, stateKey: string): boolean => {
+  let keys = terminalKeys.get(type)
+  if (!keys) {
+    const found = new Set<string>()
+    const walk = (node: AnyStateNode, tagged: boolean) => {
+      const here = tagged || node.tags.includes("terminal")
+      const children = Object.values(node.states)
+      if (children.length === 0 && here) found.add(node.path.join("."))
+      for (const child of children) walk(child, here)
+    }
+    walk(machineOf(type).root, false)
+    keys = found
+    terminalKeys.set(type, keys)
+  }
+  return keys.has(stateKey)
+}
+
+/**
+ * Archives an actor that has been terminal and quiet long enough: it stops being live (not
+ * rehydrated, not held in memory; events to it are refused as to a final actor) and its journal
+ * says so. The snapshot is unchanged, so replay still rebuilds it.
+ */
+export const archive = (ctx: StepContext, env: Envelope, at: number, out: UnitWrites): void => {
+  const cell = ctx.cell(env.actorId)
+  if (!cell || cell.status !== "active" || !isTerminal(cell.type, cell.stateKey)) return
+  if (cell.updatedAt > env.archive!.quietSince) return
+  const seq = cell.seq + 1
+  out.cells.set(cell.id, { ...cell, seq, status: "done", updatedAt: at, snapshot: null })
+  out.journal.push(journalRow(cell, seq, { type: "runtime.archived", at }, cell.stateKey, env.cause, null))
 }
 
 /** The resolved snapshot of a cell, from cache or from its JSON. */
