@@ -63,7 +63,11 @@ const reconcileAccount = (
       if (mine) yield* watcher.apply(o.clientTag, updateOf(o), "reconcile")
       else external.push(o)
     }
-    for (const o of external) yield* adoptExternal(sql, accountId, o, now)
+    // One transaction (one sync to disk) for all of them, not one per outside order.
+    if (external.length > 0)
+      yield* sql.withTransaction(
+        Effect.forEach(external, (o) => adoptExternal(sql, accountId, o, now), { discard: true }),
+      )
     const issues: Array<Issue> = []
     const seenTags = new Set(book.map((o) => o.clientTag))
     for (const o of ours) {
