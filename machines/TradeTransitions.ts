@@ -1,7 +1,8 @@
 /**
  * The Trade's legal moves, as data (see `src/domain/TransitionTable.ts`): a LONG of 65 at 22000.05
  * with a 20-point trailing stop. `I1` is the exit intent the trade is told about; `I2` another
- * intent for the same trade whose start the trade refused (it was already EXITING).
+ * intent for the same trade whose start the trade refused (it was already EXITING); `I0` an intent
+ * that has ended (FAILED), whose order `O9` filled afterwards (late fills, from the trade manager).
  */
 import type { TransitionTable } from "../src/domain/TransitionTable.js"
 import { tradeMachineVersion } from "./TradeMachine.js"
@@ -38,10 +39,18 @@ export const TradeTransitions: TransitionTable = {
       currentPartial: { intentId: "I1", reason: "cancelled by user", filledQty: 25, avgPrice: 21950 },
       other: { intentId: "I2", reason: "RMS: margin exceeds", filledQty: 0, avgPrice: 0 },
       otherPartial: { intentId: "I2", reason: "cancelled by user", filledQty: 25, avgPrice: 21950 },
+      currentComplete: { intentId: "I1", reason: "cancelled by user", filledQty: 65, avgPrice: 21950 },
+      otherComplete: { intentId: "I2", reason: "cancelled by user", filledQty: 65, avgPrice: 21950 },
+    },
+    "exit.lateFill": {
+      first: { intentId: "I0", orderId: "O9", fillId: "F1", qty: 25, price: 21950, reason: "STOP_LOSS" },
+      second: { intentId: "I0", orderId: "O9", fillId: "F2", qty: 25, price: 21955, reason: "STOP_LOSS" },
+      completing: { intentId: "I0", orderId: "O9", fillId: "F3", qty: 65, price: 21945, reason: "STOP_LOSS" },
     },
   },
   reach: {
     OPEN: [],
+    "OPEN#late": ["exit.lateFill:first"],
     EXITING: ["exit.started"],
     CLOSED: ["exit.started", "exit.filled:current"],
   },
@@ -70,6 +79,50 @@ export const TradeTransitions: TransitionTable = {
       note: "a failed exit's partial fill is still an exit: qty and P&L are recorded",
     },
     { from: "OPEN", event: "exit.failed", sample: "otherPartial", to: "OPEN", guard: "hasExitFills" },
+    {
+      from: "OPEN",
+      event: "exit.failed",
+      sample: "currentComplete",
+      to: "CLOSED",
+      guard: "completesTrade",
+      note: "a failed exit that took all the trade holds closes it (with no reason: the event carries none)",
+    },
+    { from: "OPEN", event: "exit.failed", sample: "otherComplete", to: "CLOSED", guard: "completesTrade" },
+    {
+      from: "OPEN",
+      event: "exit.lateFill",
+      sample: "first",
+      to: "OPEN",
+      guard: "isNewLateFill",
+      note: "an ended intent's order filled: that much is exited, at the fill's price",
+    },
+    { from: "OPEN", event: "exit.lateFill", sample: "second", to: "OPEN", guard: "isNewLateFill" },
+    {
+      from: "OPEN",
+      event: "exit.lateFill",
+      sample: "completing",
+      to: "CLOSED",
+      guard: "completesTradeLate",
+      note: "late fills took all the trade holds: CLOSED with the ended intent's reason",
+    },
+
+    // After a late fill (F1, 25): it is not counted again; what goes beyond the 65 is an anomaly.
+    { from: "OPEN#late", event: "tick.price", sample: "higher", to: "OPEN", guard: "isNewBestPrice" },
+    { from: "OPEN#late", event: "exit.started", to: "EXITING" },
+    { from: "OPEN#late", event: "exit.filled", to: "CLOSED" },
+    { from: "OPEN#late", event: "exit.failed", sample: "currentPartial", to: "OPEN", guard: "hasExitFills" },
+    { from: "OPEN#late", event: "exit.failed", sample: "otherPartial", to: "OPEN", guard: "hasExitFills" },
+    { from: "OPEN#late", event: "exit.failed", sample: "currentComplete", to: "CLOSED", guard: "completesTrade" },
+    { from: "OPEN#late", event: "exit.failed", sample: "otherComplete", to: "CLOSED", guard: "completesTrade" },
+    { from: "OPEN#late", event: "exit.lateFill", sample: "second", to: "OPEN", guard: "isNewLateFill" },
+    {
+      from: "OPEN#late",
+      event: "exit.lateFill",
+      sample: "completing",
+      to: "CLOSED",
+      guard: "completesTradeLate",
+      note: "40 of the 65 are the trade's; the other 25 are recorded as excess, not counted",
+    },
 
     {
       from: "EXITING",
@@ -99,5 +152,46 @@ export const TradeTransitions: TransitionTable = {
     },
     { from: "EXITING", event: "exit.failed", sample: "currentPartial", to: "OPEN", guard: "isCurrentExit" },
     { from: "EXITING", event: "exit.failed", sample: "otherPartial", to: "EXITING", guard: "hasExitFills" },
+    {
+      from: "EXITING",
+      event: "exit.failed",
+      sample: "currentComplete",
+      to: "CLOSED",
+      guard: "completesTradeAsCurrent",
+      note: "the current exit failed, but nothing is left to exit: CLOSED with its reason",
+    },
+    {
+      from: "EXITING",
+      event: "exit.failed",
+      sample: "otherComplete",
+      to: "CLOSED",
+      guard: "completesTrade",
+      declares: ["send I1 cmd.cancel"],
+    },
+    {
+      from: "EXITING",
+      event: "exit.lateFill",
+      sample: "first",
+      to: "EXITING",
+      guard: "isNewLateFill",
+      declares: ["send I1 cmd.cancel"],
+      note: "the current intent was sized before the late fill and would over-exit: it is cancelled, the next episode is sized afresh",
+    },
+    {
+      from: "EXITING",
+      event: "exit.lateFill",
+      sample: "second",
+      to: "EXITING",
+      guard: "isNewLateFill",
+      declares: ["send I1 cmd.cancel"],
+    },
+    {
+      from: "EXITING",
+      event: "exit.lateFill",
+      sample: "completing",
+      to: "CLOSED",
+      guard: "completesTradeLate",
+      declares: ["send I1 cmd.cancel"],
+    },
   ],
 }

@@ -72,6 +72,8 @@ const trades = table(
     "exit_reason",
     "exit_price",
     "realized_pnl",
+    "exited_qty",
+    "excess_qty",
     "opened_at",
     "closed_at",
     "updated_at",
@@ -95,6 +97,9 @@ const trades = table(
     exit_reason: s(c.exitReason),
     exit_price: n(c.exitPrice),
     realized_pnl: n(c.realizedPnl),
+    exited_qty: n(c.exitedQty) ?? 0,
+    // trade@2: absent in trade@1 snapshots and until an exit goes beyond the trade.
+    excess_qty: n(c.excessQty) ?? 0,
     opened_at: n(c.openedAt) ?? cell.createdAt,
     closed_at: n(c.closedAt),
     updated_at: cell.updatedAt,

@@ -3,16 +3,25 @@
  * either directly (`open`, for callers that already hold the fill) or from an entry order: placed
  * by itself (`enter`) or elsewhere (`prepare`, e.g. by the entry pipeline). The opening is written
  * first (migrations/0006), the entry Order actor carries the trade id as its parent, and when that
- * order ends with fills the trade opens with the order's quantity and average price. Trades are closed only by their machine, on the
- * `exit.filled` of a FILLED exit intent; nothing here closes one.
+ * order ends with fills the trade opens with the order's quantity and average price. Trades are
+ * closed only by their machine; nothing here closes one.
+ *
+ * Late exit fills: a fill that reaches an exit order after its intent has ended (FAILED: a slice
+ * cancelled but filled at the exchange first) is recorded on the Order, whose notice to the intent
+ * is refused (the intent is final) and journaled in the same commit. The manager follows those
+ * refusals and tells the trade (`exit.lateFill`, keyed by order and fill id, so a fill counts once
+ * however often it is told). Rows first, events after: at start it goes over the refused notices
+ * of the FAILED intents of trades not CLOSED and tells each trade what it has not recorded yet, so
+ * a crash between the fill's commit and the trade's loses nothing.
  *
  * Limitation: the trade opens when its entry order ends (EXECUTED, or CANCELLED / EXPIRED /
  * FAILED with fills); a fill that arrives after a cancel is not added to the trade.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Data, Effect, Either, Option, Queue } from "effect"
+import { type ExitIntentContext, slicesOf } from "../../machines/ExitIntentMachine.js"
 import type { OrderContext, OrderInput } from "../../machines/OrderMachine.js"
-import type { TradeInput, Trailing } from "../../machines/TradeMachine.js"
+import type { TradeContext, TradeInput, Trailing } from "../../machines/TradeMachine.js"
 import type { Direction, Product, Side } from "../domain/Trading.js"
 import { directionOf } from "../domain/Trading.js"
 import { ExitConfig, instrumentOf } from "../exits/ExitConfig.js"
@@ -84,6 +93,27 @@ interface Opening {
 }
 
 const endedStates = new Set(["EXECUTED", "CANCELLED", "EXPIRED", "FAILED"])
+/** The ends of an exit intent: an order fill it refuses in one of them is the trade's late fill. */
+const intentEnds = new Set(["FILLED", "FAILED", "REJECTED"])
+
+/** An exit order's fill notice (`order.filled`), as its intent's journal holds it. */
+interface FillNotice {
+  readonly orderId: string
+  readonly fillId: string
+  readonly qty: number
+  readonly price: number
+}
+
+const fillNoticeOf = (event: string): FillNotice | null => {
+  try {
+    const e = JSON.parse(event) as Partial<FillNotice> & { type?: string }
+    if (e.type !== "order.filled" || typeof e.orderId !== "string" || typeof e.fillId !== "string") return null
+    if (typeof e.qty !== "number" || typeof e.price !== "number") return null
+    return { orderId: e.orderId, fillId: e.fillId, qty: e.qty, price: e.price }
+  } catch {
+    return null
+  }
+}
 
 /** The trade manager: opens trades, from a fill or by placing their entry. */
 export class TradeManager extends Effect.Service<TradeManager>()("warden/TradeManager", {
@@ -229,7 +259,71 @@ export class TradeManager extends Effect.Service<TradeManager>()("warden/TradeMa
         yield* mark(o, Either.isRight(opened) || opened.left.reason.includes("already exists") ? "OPENED" : "FAILED")
       }).pipe(Effect.annotateLogs({ tradeId: o.trade_id, orderId: o.order_id }))
 
+    /**
+     * Tells the trade of a fill its ended intent refused (`cause`: that refusal's journal row),
+     * unless the trade has it already. A fill the intent itself counted is not late.
+     */
+    const lateFill = (intentId: string, f: FillNotice, cause: string) =>
+      Effect.gen(function* () {
+        const intent = yield* rt.view(intentId)
+        if (Option.isNone(intent) || !intentEnds.has(intent.value.state)) return
+        const ic = intent.value.context as unknown as ExitIntentContext
+        const slice = slicesOf(ic).find((s) => s.orderId === f.orderId)
+        if (slice === undefined || slice.fillIds.includes(f.fillId)) return
+        const trade = yield* rt.view(ic.tradeId)
+        if (Option.isNone(trade)) return yield* Effect.logError(`late fill ${f.orderId}/${f.fillId}: no trade`)
+        const tc = trade.value.context as unknown as TradeContext
+        if ((tc.lateFills ?? []).some((x) => x.orderId === f.orderId && x.fillId === f.fillId)) return
+        const event = {
+          type: "exit.lateFill",
+          intentId,
+          orderId: f.orderId,
+          fillId: f.fillId,
+          qty: f.qty,
+          price: f.price,
+          reason: ic.exitReason,
+        }
+        const out = yield* rt.send(ic.tradeId, event, cause)
+        // A CLOSED trade refuses it (journaled on the trade): all of it went beyond the trade.
+        if (out.refused !== null)
+          return yield* Effect.logError(`late exit fill ${f.qty} @ ${f.price} not taken by the trade: ${out.refused}`)
+        const after = yield* rt.view(ic.tradeId)
+        const excess = Option.match(after, {
+          onNone: () => 0,
+          onSome: (v) => (v.context as unknown as TradeContext).excessQty ?? 0,
+        })
+        if (excess > (tc.excessQty ?? 0))
+          yield* Effect.logError(
+            `late exit fill ${f.qty} @ ${f.price} exits ${excess - (tc.excessQty ?? 0)} beyond the trade`,
+          )
+        else yield* Effect.logWarning(`late exit fill ${f.qty} @ ${f.price} added to the trade`)
+      }).pipe(Effect.annotateLogs({ intentId, orderId: f.orderId, fillId: f.fillId }))
+
+    /** Late fills committed before this start whose trade has not heard of them (a crash in between). */
+    const catchUpLateFills = Effect.gen(function* () {
+      const intents = yield* Effect.orDie(
+        sql<{ intent_id: string }>`
+          SELECT i.intent_id FROM exit_intents i JOIN trades t ON t.trade_id = i.trade_id
+          WHERE i.status = 'FAILED' AND t.status <> 'CLOSED' ORDER BY i.intent_id`,
+      )
+      for (const { intent_id } of intents) {
+        const refused = yield* Effect.orDie(
+          sql<{ seq: number; event: string }>`
+            SELECT seq, event FROM journal
+            WHERE actor_id = ${intent_id} AND event_type = 'order.filled' AND refused IS NOT NULL ORDER BY seq`,
+        )
+        for (const r of refused) {
+          const f = fillNoticeOf(r.event)
+          if (f) yield* lateFill(intent_id, f, `${intent_id}#${r.seq}`)
+        }
+      }
+    })
+
     const onTransition = (t: Transition): Effect.Effect<void> => {
+      if (t.actorType === "exitIntent" && t.eventType === "order.filled" && t.refused !== null) {
+        const f = fillNoticeOf(t.event)
+        return f ? lateFill(t.actorId, f, `${t.actorId}#${t.seq}`) : Effect.void
+      }
       if (t.actorType !== "order" || t.refused !== null || !endedStates.has(t.to.split(".")[0] ?? ""))
         return Effect.void
       const o = openings.get(t.actorId)
@@ -241,6 +335,7 @@ export class TradeManager extends Effect.Service<TradeManager>()("warden/TradeMa
     const pending = yield* Effect.orDie(sql<Opening>`SELECT * FROM trade_openings WHERE status = 'PENDING'`)
     for (const o of pending) openings.set(o.order_id, o)
     for (const o of pending) yield* settle(o)
+    yield* catchUpLateFills
     const onTransitionSafely = (t: Transition) =>
       Effect.catchAllCause(onTransition(t), (cause) =>
         Effect.logError(`trade manager: ${t.actorId} not followed`, cause),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import type { AnyMachineSnapshot, EventFromLogic } from "xstate"
 import { getShortestPaths } from "xstate/graph"
-import { TradeMachine, type TradeInput } from "../../machines/TradeMachine.js"
+import { type LateFill, TradeMachine, type TradeInput } from "../../machines/TradeMachine.js"
 import { TradeTransitions } from "../../machines/TradeTransitions.js"
 import { eventOf, pathStates, run } from "../fixtures/machineHarness.js"
 import { describeProperties, describeTransitionTable } from "../fixtures/machineSuites.js"
@@ -106,6 +106,122 @@ describe("trade paths", () => {
   })
 })
 
+describe("late exit fills (a fill of an ended intent's order)", () => {
+  const late = (fillId: string, qty: number, price: number, intentId = "I0", orderId = "O9") =>
+    ({ type: "exit.lateFill", intentId, orderId, fillId, qty, price, reason: "STOP_LOSS" }) as const
+
+  it("counts once per (order, fill id): exited quantity and P&L at the fill's price", () => {
+    const r = run(
+      TradeMachine,
+      input,
+      events(
+        { type: "exit.started", intentId: "I0", reason: "STOP_LOSS" },
+        { type: "exit.failed", intentId: "I0", reason: "cancelled", filledQty: 0, avgPrice: 0 },
+        late("F1", 25, 21950),
+        late("F1", 25, 21950),
+        // The same fill id on another order is another fill.
+        late("F1", 15, 21960, "I0", "O8"),
+      ),
+    )
+    expect(r.steps.map((s) => s.refused)).toEqual([false, false, false, true, false])
+    expect(r.final.value).toBe("OPEN")
+    // (21950 − 22000.05) × 25 + (21960 − 22000.05) × 15 = −1251.25 − 600.75
+    expect(r.final.context).toMatchObject({ episode: 1, exitedQty: 40, realizedPnl: -1852, exitIntentId: null })
+    expect(r.final.context.lateFills?.map((f: LateFill) => [f.orderId, f.fillId, f.qty])).toEqual([
+      ["O9", "F1", 25],
+      ["O8", "F1", 15],
+    ])
+    expect(r.final.context.excessQty).toBeUndefined()
+  })
+
+  it("closes the trade when late fills take the rest, with the ended intent's reason", () => {
+    const r = run(
+      TradeMachine,
+      input,
+      events(
+        { type: "exit.started", intentId: "I0", reason: "TARGET" },
+        { type: "exit.failed", intentId: "I0", reason: "cancelled", filledQty: 25, avgPrice: 22100 },
+        { ...late("F1", 40, 22100.05), reason: "TARGET" },
+      ),
+    )
+    expect(r.final.value).toBe("CLOSED")
+    expect(r.final.context).toMatchObject({
+      exitedQty: 65,
+      exitIntentId: "I0",
+      exitReason: "TARGET",
+      // (22100 − 22000.05) × 25 + (22100.05 − 22000.05) × 40 = 2498.75 + 4000
+      realizedPnl: 6498.75,
+      closedAt: t0 + 3000,
+    })
+  })
+
+  it("records what goes beyond the trade's quantity as an anomaly, never in exitedQty or the P&L", () => {
+    const r = run(
+      TradeMachine,
+      input,
+      events(
+        { type: "exit.started", intentId: "I0", reason: "STOP_LOSS" },
+        { type: "exit.failed", intentId: "I0", reason: "cancelled", filledQty: 40, avgPrice: 21950 },
+        late("F1", 65, 21940),
+      ),
+    )
+    expect(r.final.value).toBe("CLOSED")
+    // 40 at 21950 and 25 of the 65 at 21940; the other 40 are not the trade's.
+    expect(r.final.context).toMatchObject({ exitedQty: 65, realizedPnl: -3503.25, excessQty: 40 })
+    expect(r.final.context.exitExcess).toEqual([
+      { source: "exit.lateFill", intentId: "I0", orderId: "O9", fillId: "F1", qty: 40, price: 21940, at: t0 + 3000 },
+    ])
+  })
+
+  it("mid-exit through a new episode: the working intent is cancelled, its later fills beyond the trade are excess", () => {
+    const r = run(
+      TradeMachine,
+      input,
+      events(
+        { type: "exit.started", intentId: "I0", reason: "STOP_LOSS" },
+        { type: "exit.failed", intentId: "I0", reason: "cancelled", filledQty: 0, avgPrice: 0 },
+        { type: "exit.started", intentId: "I1", reason: "STOP_LOSS" },
+        late("F1", 25, 21950),
+        // I1 (65, sized before the late fill) filled before its cancel landed.
+        { type: "exit.filled", intentId: "I1", qty: 65, avgPrice: 21945, reason: "STOP_LOSS" },
+      ),
+    )
+    const lateStep = r.steps[3]!
+    expect(lateStep.after.value).toBe("EXITING")
+    expect(lateStep.actions.map((a) => a.params)).toContainEqual({
+      kind: "send",
+      to: "I1",
+      event: { type: "cmd.cancel" },
+    })
+    expect(r.final.value).toBe("CLOSED")
+    // 25 at 21950, 40 of I1's 65 at 21945; 25 excess.
+    expect(r.final.context).toMatchObject({ exitedQty: 65, realizedPnl: -3453.25, excessQty: 25, exitIntentId: "I1" })
+    expect(r.final.context.exitExcess?.[0]).toMatchObject({ source: "exit.filled", intentId: "I1", qty: 25 })
+  })
+
+  it("mid-exit: the cancelled intent's failure with the rest of the trade closes it", () => {
+    const r = run(
+      TradeMachine,
+      input,
+      events(
+        { type: "exit.started", intentId: "I0", reason: "STOP_LOSS" },
+        { type: "exit.failed", intentId: "I0", reason: "cancelled", filledQty: 0, avgPrice: 0 },
+        { type: "exit.started", intentId: "I1", reason: "SQUARE_OFF" },
+        late("F1", 25, 21950),
+        { type: "exit.failed", intentId: "I1", reason: "cancelled", filledQty: 40, avgPrice: 21945 },
+      ),
+    )
+    expect(r.final.value).toBe("CLOSED")
+    expect(r.final.context).toMatchObject({ exitedQty: 65, exitIntentId: "I1", exitReason: "SQUARE_OFF" })
+  })
+
+  it("the initial context is trade@1's (no late-fill fields), so a trade@1 journal replays to its snapshot", () => {
+    const r = run(TradeMachine, input, [])
+    expect(Object.keys(r.initial.context)).not.toContain("lateFills")
+    expect(Object.keys(r.initial.context)).not.toContain("excessQty")
+  })
+})
+
 const isRounded = (x: number): boolean => Math.round(x * 100) / 100 === x
 
 for (const direction of ["LONG", "SHORT"] as const) {
@@ -117,6 +233,11 @@ for (const direction of ["LONG", "SHORT"] as const) {
       invariant: (s: AnyMachineSnapshot) => {
         if (s.context.realizedPnl !== null) expect(isRounded(s.context.realizedPnl)).toBe(true)
         if (s.matches("CLOSED")) expect(s.context.realizedPnl).not.toBeNull()
+        // What the exits took never exceeds the trade; the rest is recorded as excess.
+        expect(s.context.exitedQty).toBeLessThanOrEqual(s.context.qty)
+        expect(s.context.excessQty ?? 0).toBe(
+          (s.context.exitExcess ?? []).reduce((n: number, x: { qty: number }) => n + x.qty, 0),
+        )
         expect(s.context.exitIntentId !== null).toBe(!s.matches("OPEN"))
       },
       // The trailing stop and the best price only move in the trade's favour; episodes only count up.
