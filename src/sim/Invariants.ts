@@ -50,7 +50,9 @@ const noDuplicateBrokerOrders: Check = (sql) =>
 const tradeClosedOnlyByFilledIntent: Check = (sql) =>
   ids(
     sql,
-    `SELECT t.trade_id AS id FROM trades t WHERE t.status = 'CLOSED' AND NOT EXISTS
+    // Closed by a FILLED intent, or by what its exit intents' orders filled in all (a slice or an
+    // order that filled after its intent had FAILED): either way, from exit fills.
+    `SELECT t.trade_id AS id FROM trades t WHERE t.status = 'CLOSED' AND t.exited_qty < t.qty AND NOT EXISTS
        (SELECT 1 FROM exit_intents i WHERE i.trade_id = t.trade_id AND i.status = 'FILLED')
      UNION SELECT i.intent_id FROM exit_intents i JOIN trades t ON t.trade_id = i.trade_id
        WHERE i.status = 'FILLED' AND t.status = 'OPEN'`,

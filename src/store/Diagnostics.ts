@@ -28,8 +28,14 @@ const checks: ReadonlyArray<{ name: string; description: string; sql: string }> 
   },
   {
     name: "closedWithoutFilledIntent",
-    description: "a trade is CLOSED only after a FILLED exit intent",
-    sql: "SELECT t.trade_id AS id FROM trades t WHERE t.status = 'CLOSED' AND NOT EXISTS (SELECT 1 FROM exit_intents i WHERE i.trade_id = t.trade_id AND i.status = 'FILLED')",
+    description: "a trade is CLOSED only from exit fills: a FILLED exit intent, or its exits' orders filling it all",
+    sql: "SELECT t.trade_id AS id FROM trades t WHERE t.status = 'CLOSED' AND t.exited_qty < t.qty AND NOT EXISTS (SELECT 1 FROM exit_intents i WHERE i.trade_id = t.trade_id AND i.status = 'FILLED')",
+  },
+  {
+    name: "tradeExitExcess",
+    description:
+      "exit fills beyond a trade's quantity (recorded on the trade, never in its P&L): the broker holds the other side",
+    sql: "SELECT trade_id AS id FROM trades WHERE excess_qty > 0",
   },
   {
     name: "filledIntentTradeOpen",
