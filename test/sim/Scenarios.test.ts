@@ -63,7 +63,7 @@ describe("scenario library", () => {
           if (byAccount)
             expect(report.trades.map((t) => `${t.account} ${t.symbol} ${t.exitReason}`).sort()).toEqual(byAccount)
         }),
-      { timeout: 30_000 },
+      { timeout: 120_000 },
     )
   }
 })
