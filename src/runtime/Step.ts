@@ -146,7 +146,7 @@ export const isTerminal = (type: ActorType, stateKey: string): boolean => {
  */
 export const archive = (ctx: StepContext, env: Envelope, at: number, out: UnitWrites): void => {
   const cell = ctx.cell(env.actorId)
-  if (!cell || cell.status !== "active" || !isTerminal(cell.type, cell.stateKey)) return
+  if (cell?.status !== "active" || !isTerminal(cell.type, cell.stateKey)) return
   if (cell.updatedAt > env.archive!.quietSince) return
   const seq = cell.seq + 1
   out.cells.set(cell.id, { ...cell, seq, status: "done", updatedAt: at, snapshot: null })
