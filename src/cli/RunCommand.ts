@@ -32,8 +32,8 @@ const logTransitions = Effect.gen(function* () {
 /**
  * A demo strategy, so a newcomer sees the whole flow: every `demo.entryEverySec` one MIS market
  * entry of a lot, alternating buy and sell, through the same entry path as every other source
- * (risk, order, fill), with a stop and a target 0.1% away, so its trade soon exits and closes
- * with its P&L.
+ * (risk, order, fill), with a stop and a target 0.3% away: its trade stays open long enough to
+ * watch its P&L move (tens of seconds on the simulated feed), then exits and closes.
  */
 const demoEntries = (config: WardenConfig) =>
   Effect.gen(function* () {
@@ -63,8 +63,8 @@ const demoEntries = (config: WardenConfig) =>
           orderType: "MARKET",
           price: null,
           triggerPrice: null,
-          stopLoss: onTick(ltp * (long ? 0.999 : 1.001)),
-          target: onTick(ltp * (long ? 1.001 : 0.999)),
+          stopLoss: onTick(ltp * (long ? 0.997 : 1.003)),
+          target: onTick(ltp * (long ? 1.003 : 0.997)),
           trailing: null,
         })
         .pipe(
