@@ -239,7 +239,10 @@ export class ExitService extends Effect.Service<ExitService>()("warden/ExitServi
         if (p.product === "CNC") return skip("CNC: delivery positions are never exited")
         if (p.netQty === 0) return skip("FLAT: nothing to exit")
         const working = yield* exitWorking(accountId, p)
-        if (working !== null) return skip(`EXIT_WORKING: ${working} is already exiting this position`)
+        if (working !== null) {
+          yield* keepPending(req, accountId, p)
+          return skip(`EXIT_WORKING: ${working} is already exiting this position; kept until the position is flat`)
+        }
         const ltp = hub.last(p.symbol)?.ltp ?? null
         const direction = p.netQty > 0 ? "LONG" : "SHORT"
         let remaining = Math.abs(p.netQty)
@@ -256,6 +259,60 @@ export class ExitService extends Effect.Service<ExitService>()("warden/ExitServi
         yield* exitTrades(req, accountId, p, mine, ltp, out)
         if (remaining > 0) yield* exitRemainder(req, accountId, p, remaining, ltp, out)
       }).pipe(Effect.annotateLogs({ accountId, symbol: p.symbol, product: p.product }))
+
+    /** Keeps a request a working exit stood in the way of, until the position is flat. */
+    const keepPending = (req: ExitRequest, accountId: string, p: BrokerPosition) =>
+      Effect.flatMap(
+        Clock.currentTimeMillis,
+        (at) =>
+          sql`INSERT INTO pending_exits (account_id, symbol, product, reason, source, requested_at)
+            VALUES (${accountId}, ${p.symbol}, ${p.product}, ${req.reason}, ${req.source}, ${at})
+            ON CONFLICT (account_id, symbol, product) DO UPDATE SET reason = excluded.reason,
+              source = excluded.source, requested_at = excluded.requested_at`,
+      ).pipe(Effect.orDie)
+
+    /**
+     * Carries out the kept requests: a flat position's is dropped; one with an exit still working
+     * waits; the rest are requested again for that position alone (and kept until it is flat, in
+     * case this exit fails too).
+     */
+    const retryPending = Effect.gen(function* () {
+      const pending = yield* Effect.orDie(
+        sql<{
+          account_id: string
+          symbol: string
+          product: Product
+          reason: ExitReason
+          source: string
+        }>`SELECT account_id, symbol, product, reason, source FROM pending_exits ORDER BY requested_at`,
+      )
+      const out: Collect = { placed: [], skipped: [] }
+      for (const k of pending) {
+        const broker = yield* Effect.option(brokers.forAccount(k.account_id))
+        const positions = Option.isSome(broker) ? yield* Effect.either(broker.value.positions) : undefined
+        if (!positions || positions._tag === "Left") continue
+        const row = positions.right.find((p) => p.symbol === k.symbol && p.product === k.product)
+        if (!row || row.netQty === 0) {
+          yield* Effect.orDie(sql`DELETE FROM pending_exits WHERE account_id = ${k.account_id}
+            AND symbol = ${k.symbol} AND product = ${k.product}`)
+          continue
+        }
+        if ((yield* exitWorking(k.account_id, row)) !== null) continue
+        const req = {
+          scope: "SYMBOLS",
+          symbols: [k.symbol],
+          product: k.product === "NRML" ? "NRML" : "MIS",
+          reason: k.reason,
+          source: `${k.source}:kept`,
+          accountId: k.account_id,
+        } as const
+        yield* Effect.logWarning(`carrying out a kept ${k.reason} exit of ${k.account_id} ${k.symbol} ${k.product}`)
+        const result = yield* requestExit(req)
+        out.placed.push(...result.placed)
+        out.skipped.push(...result.skipped)
+      }
+      return out as ExitResult
+    })
 
     const exitAccount = (req: ExitRequest, accountId: string, out: Collect) =>
       Effect.gen(function* () {
@@ -298,6 +355,8 @@ export class ExitService extends Effect.Service<ExitService>()("warden/ExitServi
     return {
       /** Exits broker positions in scope; what was placed and what was skipped, with reasons. */
       requestExit,
+      /** Carries out the requests an exit already working stood in the way of (the enforcer's cycle). */
+      retryPending,
       /** Emergency exit-all: every MIS and NRML position of every account. */
       exitAll: (reason: ExitReason, source: string) => requestExit({ scope: "ALL", product: "ALL", reason, source }),
     }

@@ -322,6 +322,12 @@ export class ExitEnforcer extends Effect.Service<ExitEnforcer>()("warden/ExitEnf
 
     const cycle = Effect.gen(function* () {
       yield* Effect.forEach(brokers.all.keys(), checkAccount, { concurrency: "unbounded", discard: true })
+      // Exit requests a working exit stood in the way of: carried out once it is gone, until flat.
+      yield* exits.retryPending.pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.logError("enforcer: kept exit requests failed; the next cycle retries", cause),
+        ),
+      )
       const now = yield* Clock.currentTimeMillis
       status.lastCheckAt = now
       status.cycles++

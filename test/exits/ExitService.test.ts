@@ -8,7 +8,9 @@ import { Effect } from "effect"
 import type { PlaceRequest } from "../../src/broker/Broker.js"
 import { PaperAccounts } from "../../src/broker/PaperBroker.js"
 import { ExitService } from "../../src/exits/ExitService.js"
-import { contextOf, enterTrade, exitEngine, settled, tick, until, untilState } from "./exitHarness.js"
+import { ActorRuntime } from "../../src/runtime/ActorRuntime.js"
+import { orderInput } from "../fixtures/TestEngine.js"
+import { contextOf, enterTrade, exitEngine, rows, settled, tick, until, untilState } from "./exitHarness.js"
 
 const paper = Effect.map(PaperAccounts, (p) => p.accounts.get("U1")!)
 
@@ -121,6 +123,53 @@ describe("requestExit", () => {
       expect(yield* netQty).toEqual({ "NIFTY26MARFUT MIS": 65, "NIFTY26MARFUT NRML": 0, "BANKNIFTY26MARFUT NRML": 30 })
       expect((yield* contextOf(trade)).exitReason).toBe(null)
     }).pipe(Effect.provide(exitEngine().layer)),
+  )
+
+  it.live(
+    "a request a working exit stood in the way of is kept, carried out once that exit is gone, and dropped when flat",
+    () =>
+      Effect.gen(function* () {
+        yield* marketAt
+        yield* direct({})
+        const rt = yield* ActorRuntime
+        // An exit already working on the position: a SELL LIMIT resting far above the market.
+        const resting = "ord_resting_exit"
+        const input = orderInput(resting, {
+          side: "SELL",
+          product: "NRML",
+          orderType: "LIMIT",
+          price: 23000,
+          purpose: "EXIT",
+        })
+        yield* rt.spawn("order", resting, input)
+        yield* rt.send(resting, { type: "cmd.place" })
+        yield* untilState(resting, "SENT_TO_BROKER.working")
+        const service = yield* ExitService
+        const blocked = yield* service.exitAll("EMERGENCY", "dashboard")
+        expect(blocked.skipped.map((s) => s.reason.split(":")[0])).toEqual(["EXIT_WORKING"])
+        const kept = rows<{ symbol: string; product: string; reason: string; source: string }>(
+          "SELECT symbol, product, reason, source FROM pending_exits",
+        )
+        expect(yield* kept).toEqual([
+          { symbol: "NIFTY26MARFUT", product: "NRML", reason: "EMERGENCY", source: "dashboard" },
+        ])
+        // While that exit works, a retry waits.
+        expect((yield* service.retryPending).placed).toEqual([])
+        // The resting exit is cancelled (by an operator, say): the emergency exit is carried out after all.
+        yield* rt.send(resting, { type: "cmd.cancel" })
+        yield* untilState(resting, "CANCELLED")
+        const retried = yield* service.retryPending
+        expect(retried.placed.map((p) => [p.symbol, p.product, p.side, p.qty, p.via])).toEqual([
+          ["NIFTY26MARFUT", "NRML", "SELL", 65, "order"],
+        ])
+        yield* until(
+          "the position is flat",
+          Effect.map(netQty, (q) => q["NIFTY26MARFUT NRML"] === 0),
+        )
+        // Flat: the kept request is dropped at the next retry.
+        expect((yield* service.retryPending).placed).toEqual([])
+        expect(yield* kept).toEqual([])
+      }).pipe(Effect.provide(exitEngine().layer)),
   )
 
   it.live("a second request while the first exit is still working is refused by the execution guard", () =>
