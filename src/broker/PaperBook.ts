@@ -48,7 +48,7 @@ export interface BookState {
   readonly fills: Array<BrokerTrade>
   readonly positions: Map<string, PaperPosition>
   readonly holdings: Map<string, BrokerHolding>
-  /** Last traded price per symbol, from the tick feed (market data, not persisted). */
+  /** Last traded price per symbol: from the tick feed, and at start from the last fills. */
   readonly ltp: Map<string, number>
 }
 

@@ -168,7 +168,9 @@ const bookStateOf = (accountId: string, idPrefix: string, books: StoredBooks): B
     fills: [...books.fills],
     positions: new Map(books.positions.map((p) => [positionKey(p.symbol, p.exchange, p.product), p])),
     holdings: new Map(books.holdings.map((h) => [holdingKey(h.symbol, h.exchange), h])),
-    ltp: new Map(),
+    // The last price each symbol traded at, until the feed's next tick: a MARKET order right after
+    // a restart fills at it rather than being refused for want of a price.
+    ltp: new Map(books.fills.map((f) => [f.symbol, f.price])),
   }
 }
 

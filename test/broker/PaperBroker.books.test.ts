@@ -153,6 +153,25 @@ describe("paper broker books", () => {
       }),
   )
 
+  it.effect(
+    "after a restart, before the feed's first tick, a MARKET order fills at the symbol's last traded price",
+    () =>
+      Effect.gen(function* () {
+        const file = freshDbFile()
+        yield* Effect.gen(function* () {
+          const b = yield* paper()
+          yield* b.onTick("NIFTY26MARFUT", 22010.5)
+          yield* b.place(request("before"))
+        }).pipe(Effect.provide(dbOn(file)))
+        yield* Effect.gen(function* () {
+          const b = yield* paper()
+          const { brokerOrderId } = yield* b.place(request("after", { side: "SELL" }))
+          const o = yield* b.order(brokerOrderId)
+          expect([o.status, o.avgPrice]).toEqual(["FILLED", 22010.5])
+        }).pipe(Effect.provide(dbOn(file)))
+      }),
+  )
+
   it.effect("a book it cannot write takes the paper broker down instead of answering from memory the disk lacks", () =>
     Effect.gen(function* () {
       const b = yield* paper()
