@@ -14,7 +14,7 @@
  */
 import { loadavg } from "node:os"
 import { join } from "node:path"
-import { Effect, Fiber, type Layer, Logger, LogLevel, Option, Queue, type Scope } from "effect"
+import { Effect, Fiber, type Layer, Logger, LogLevel, Option, type Scope } from "effect"
 import type { OrderInput } from "../machines/OrderMachine.js"
 import { PaperAccounts } from "../src/broker/PaperBroker.js"
 import { ExitMonitor } from "../src/exits/ExitMonitor.js"
@@ -25,6 +25,7 @@ import { Reconciler } from "../src/orders/Reconciler.js"
 import { ActorRuntime } from "../src/runtime/ActorRuntime.js"
 import { Ids } from "../src/runtime/Ids.js"
 import { TradeManager } from "../src/trades/TradeManager.js"
+import { fireStop } from "./ExitsBench.js"
 import { benchDir, gc, median, percentile, repeat } from "./Measure.js"
 
 /** One shape of the book: open trades spread round-robin over symbols and accounts. */
@@ -249,23 +250,7 @@ const tickToOrder = (filename: string, shape: Shape, samples: number) =>
           target: null,
         })
         while (!monitor.index.has(id)) yield* Effect.sleep("1 millis")
-        yield* Queue.takeAll(sub)
-        const t0 = performance.now()
-        yield* hub.publish({ symbol, exchange: "NSE", ltp: 989, at: Date.now() })
-        const cause = `exi_${id}_STOP_LOSS_0#`
-        yield* Effect.gen(function* () {
-          for (;;) {
-            const t = yield* Queue.take(sub)
-            if (t.actorType === "order" && t.to === "SENT_TO_BROKER.awaitingAck" && (t.cause ?? "").startsWith(cause))
-              return
-          }
-        }).pipe(
-          Effect.timeoutFail({
-            duration: "10 seconds",
-            onTimeout: () => new Error(`no exit order for ${symbol} after 10 s: was the exit refused?`),
-          }),
-        )
-        ms.push(performance.now() - t0)
+        ms.push((yield* fireStop(hub, sub, symbol, id, 989)).committed)
       }
       yield* Fiber.interrupt(load)
       return { p50: percentile(ms, 50), p99: percentile(ms, 99), samples: ms.length }

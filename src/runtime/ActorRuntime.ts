@@ -92,6 +92,8 @@ export interface Transition {
   readonly at: number
   readonly cause: string | null
   readonly refused: string | null
+  /** When its commit returned, on this process's monotonic clock (`performance.now()`): for latencies. */
+  readonly committedAt: number
 }
 
 /** What became of an event offered to an actor, once committed. */
@@ -383,7 +385,7 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
           }
           return yield* refuseAlone(items[0]!, at, errorText(Cause.squash(committed.cause)))
         }
-        yield* afterCommit(batch, items, outcomes)
+        yield* afterCommit(batch, items, outcomes, performance.now())
       })
 
     /** A single envelope whose commit failed: journal it as refused (if its actor exists) and answer. */
@@ -413,7 +415,7 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
           const ok = yield* Effect.exit(store.commit(batch))
           if (ok._tag === "Success") {
             remember(next)
-            yield* PubSub.publish(pubsub, toTransition(row))
+            yield* PubSub.publish(pubsub, toTransition(row, performance.now()))
             outcome = { actorId: env.actorId, seq, from: live.stateKey, to: live.stateKey, refused: reason }
             settled = true
           } else nextJournalId--
@@ -449,7 +451,12 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
     }
 
     /** After the commit: memory, timers, publication, answers, then effects. */
-    const afterCommit = (batch: Batch, items: ReadonlyArray<Item>, outcomes: ReadonlyArray<StepOutcome | null>) =>
+    const afterCommit = (
+      batch: Batch,
+      items: ReadonlyArray<Item>,
+      outcomes: ReadonlyArray<StepOutcome | null>,
+      committedAt: number,
+    ) =>
       Effect.gen(function* () {
         for (const c of batch.cells) remember(c)
         let armedEarlier = false
@@ -462,7 +469,10 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
           } else armed.delete(key)
         }
         if (armedEarlier) yield* Queue.offer(wake, undefined)
-        yield* PubSub.publishAll(pubsub, batch.journal.map(toTransition))
+        yield* PubSub.publishAll(
+          pubsub,
+          batch.journal.map((j) => toTransition(j, committedAt)),
+        )
         for (let i = 0; i < items.length; i++) {
           const done = items[i]!.done
           if (done)
@@ -753,7 +763,7 @@ const refusedRow = (
   refused: reason,
 })
 
-const toTransition = (j: JournalRow & { id: number }): Transition => ({
+const toTransition = (j: JournalRow & { id: number }, committedAt: number): Transition => ({
   journalId: j.id,
   actorId: j.actorId,
   actorType: j.actorType,
@@ -765,6 +775,7 @@ const toTransition = (j: JournalRow & { id: number }): Transition => ({
   at: j.at,
   cause: j.cause,
   refused: j.refused,
+  committedAt,
 })
 
 export type { OutboxRow }

@@ -22,6 +22,7 @@ const transition = (over: Partial<Transition>): Transition => ({
   at: 1_000,
   cause: null,
   refused: null,
+  committedAt: 0,
   ...over,
 })
 
