@@ -3,7 +3,7 @@
  * Adapters (paper, Shoonya, Dhan) translate their wire vocabularies into these shapes: statuses
  * are normalised, quantities are in units (never lots), prices in rupees.
  */
-import { Data, type Effect, type Option, type Stream } from "effect"
+import { Data, Effect, Option, type Stream } from "effect"
 import type { OrderTerms, OrderType, Product, Side } from "../domain/Trading.js"
 
 /**
@@ -181,8 +181,31 @@ export interface Broker {
   /** Every fill of the day, oldest first. */
   readonly tradeBook: Effect.Effect<ReadonlyArray<BrokerTrade>, BrokerError>
   readonly positions: Effect.Effect<ReadonlyArray<BrokerPosition>, BrokerError>
+  /**
+   * One position row, when the broker can read it alone (the paper broker); without it, callers
+   * read `positions` (see `positionOf`).
+   */
+  readonly position?: (
+    symbol: string,
+    exchange: string,
+    product: Product,
+  ) => Effect.Effect<Option.Option<BrokerPosition>, BrokerError>
   readonly holdings: Effect.Effect<ReadonlyArray<BrokerHolding>, BrokerError>
   readonly funds: Effect.Effect<BrokerFunds, BrokerError>
   /** Order updates pushed by the broker from the moment the stream is run; never ends by itself. */
   readonly updates: Stream.Stream<OrderUpdate>
 }
+
+/** One position row of an account: read alone where the broker can, else from the whole book. */
+export const positionOf = (
+  broker: Broker,
+  symbol: string,
+  exchange: string,
+  product: Product,
+): Effect.Effect<Option.Option<BrokerPosition>, BrokerError> =>
+  broker.position
+    ? broker.position(symbol, exchange, product)
+    : Effect.map(broker.positions, (ps) =>
+        // By symbol and product, as the books are read everywhere else (exchange names differ per broker).
+        Option.fromNullable(ps.find((p) => p.symbol === symbol && p.product === product)),
+      )

@@ -23,6 +23,7 @@ import {
   type Scope,
   type Stream,
 } from "effect"
+import type { Product } from "../domain/Trading.js"
 import { Instruments, type Instrument } from "../orders/Instruments.js"
 import {
   type Broker,
@@ -414,6 +415,12 @@ const queriesOf = (core: Core) => {
       }),
     tradeBook: read(() => [...state.fills]),
     positions: read(() => [...state.positions.values()].map((p) => positionView(p, state))),
+    position: (symbol: string, exchange: string, product: Product) =>
+      read(() =>
+        Option.map(Option.fromNullable(state.positions.get(positionKey(symbol, exchange, product))), (p) =>
+          positionView(p, state),
+        ),
+      ),
     holdings: read(() => holdingsView(state)),
     funds: read(() => fundsOf(new Draft(state))),
   }

@@ -18,9 +18,9 @@ import { Effect, Metric, Option } from "effect"
 import type { ExitIntentContext } from "../../machines/ExitIntentMachine.js"
 import type { ExitSignalInput } from "../../machines/ExitSignalMachine.js"
 import type { TradeContext } from "../../machines/TradeMachine.js"
-import { exitSideOf, type Side } from "../domain/Trading.js"
+import { exitSideOf, type Product, type Side } from "../domain/Trading.js"
 import { TickHub } from "../market/TickHub.js"
-import { isWorking } from "../broker/Broker.js"
+import { isWorking, positionOf } from "../broker/Broker.js"
 import { Brokers } from "../broker/Brokers.js"
 import { ActorRuntime, type Offer, type StepOutcome } from "../runtime/ActorRuntime.js"
 import type { OutcomeEvent } from "../runtime/EffectHandlers.js"
@@ -200,7 +200,7 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
      * before its position (a fill the watcher has not committed yet is already in the net
      * quantity), so a fill between the two reads can only make the room smaller, never larger.
      */
-    const positionRoom = (accountId: string, symbol: string, product: string, side: Side) =>
+    const positionRoom = (accountId: string, symbol: string, exchange: string, product: Product, side: Side) =>
       Effect.gen(function* () {
         const broker = yield* brokers.forAccount(accountId)
         const working = yield* Effect.orDie(
@@ -217,7 +217,10 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
             onSome: (b) => (isWorking(b.status) ? o.qty - Math.max(o.filled_qty, b.filledQty) : 0),
           })
         }
-        const net = (yield* broker.positions).find((p) => p.symbol === symbol && p.product === product)?.netQty ?? 0
+        const net = Option.match(yield* positionOf(broker, symbol, exchange, product), {
+          onNone: () => 0,
+          onSome: (p) => p.netQty,
+        })
         return Math.max(0, side === "SELL" ? net : -net) - unfilled
       }).pipe(Effect.catchAll(() => Effect.succeed(null)))
 
@@ -239,7 +242,7 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
         for (const { terms, detectedPrice } of group) {
           const trade = yield* tradeOf(terms.tradeId)
           if (config.capByNetPosition && Option.isSome(trade) && room === null && out.length === 0)
-            room = yield* positionRoom(first.accountId, first.symbol, trade.value.c.product, first.side)
+            room = yield* positionRoom(first.accountId, first.symbol, first.exchange, trade.value.c.product, first.side)
           const decision = decide({
             tradeState: Option.match(trade, { onNone: () => null, onSome: (t) => t.view.state }),
             openQty: Option.match(trade, { onNone: () => 0, onSome: (t) => t.c.qty - t.c.exitedQty }),
