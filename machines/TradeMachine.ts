@@ -132,6 +132,58 @@ type ExitFill = {
 }
 type LateFillEvent = Extract<TradeEvent, { type: "exit.lateFill" }>
 
+/**
+ * Exits of an intent other than the current one: it failed after the trade had left EXITING for
+ * it, or one of its orders filled after it had ended. What they filled is the trade's no more;
+ * all of it closes the trade. While another intent is current (EXITING), a late fill cancels that
+ * one, and so does closing: it was sized on what the trade held before.
+ */
+const otherIntentExits = (cancelCurrent: boolean) => {
+  const cancel = cancelCurrent
+    ? ([
+        {
+          type: "cancelIntent",
+          params: ({ context }: { context: TradeContext }) => cancelOf(context.exitIntentId),
+        },
+      ] as const)
+    : ([] as const)
+  return {
+    failed: [
+      {
+        guard: { type: "completesTrade", params: failedOf },
+        target: "CLOSED",
+        actions: [
+          ...cancel,
+          { type: "recordExitFill", params: failedFillOf },
+          { type: "recordClose", params: failedCloseOf },
+        ],
+      },
+      {
+        guard: { type: "hasExitFills", params: failedOf },
+        actions: { type: "recordExitFill", params: failedFillOf },
+      },
+    ],
+    lateFill: [
+      {
+        guard: { type: "completesTradeLate", params: lateFillOf },
+        target: "CLOSED",
+        actions: [
+          ...cancel,
+          { type: "recordLateFill", params: lateFillOf },
+          { type: "recordClose", params: lateCloseOf },
+        ],
+      },
+      {
+        guard: { type: "isNewLateFill", params: lateFillOf },
+        actions: [...cancel, { type: "recordLateFill", params: lateFillOf }],
+      },
+    ],
+  } as const
+}
+
+const endedIntentFills = otherIntentExits(false)
+const cancellingCurrent = otherIntentExits(true)
+
 export const TradeMachine = setup({
   types: {
     context: {} as TradeContext,
@@ -221,35 +273,9 @@ export const TradeMachine = setup({
           ],
         },
         // A partial fill of an intent that failed after this trade had left EXITING for it.
-        "exit.failed": [
-          {
-            guard: { type: "completesTrade", params: failedOf },
-            target: "CLOSED",
-            actions: [
-              { type: "recordExitFill", params: failedFillOf },
-              { type: "recordClose", params: failedCloseOf },
-            ],
-          },
-          {
-            guard: { type: "hasExitFills", params: failedOf },
-            actions: { type: "recordExitFill", params: failedFillOf },
-          },
-        ],
+        "exit.failed": [...endedIntentFills.failed],
         // A fill of an ended intent's order: that much less is the trade's; all of it closes it.
-        "exit.lateFill": [
-          {
-            guard: { type: "completesTradeLate", params: lateFillOf },
-            target: "CLOSED",
-            actions: [
-              { type: "recordLateFill", params: lateFillOf },
-              { type: "recordClose", params: lateCloseOf },
-            ],
-          },
-          {
-            guard: { type: "isNewLateFill", params: lateFillOf },
-            actions: { type: "recordLateFill", params: lateFillOf },
-          },
-        ],
+        "exit.lateFill": [...endedIntentFills.lateFill],
       },
     },
     EXITING: {
@@ -298,42 +324,13 @@ export const TradeMachine = setup({
               { type: "nextEpisode", params: ({ event }) => ({ at: event.at }) },
             ],
           },
-          {
-            guard: { type: "completesTrade", params: failedOf },
-            target: "CLOSED",
-            actions: [
-              { type: "cancelIntent", params: ({ context }) => cancelOf(context.exitIntentId) },
-              { type: "recordExitFill", params: failedFillOf },
-              { type: "recordClose", params: failedCloseOf },
-            ],
-          },
-          {
-            guard: { type: "hasExitFills", params: failedOf },
-            actions: { type: "recordExitFill", params: failedFillOf },
-          },
+          ...cancellingCurrent.failed,
         ],
         // A fill of an ended intent's order. The current intent was sized on what the trade held
         // before it, so its orders would now exit too much: it is cancelled (an order already
         // working is not re-sized). It ends FAILED with what it filled, and the next episode exits
         // the rest, sized afresh and capped by the broker's net position.
-        "exit.lateFill": [
-          {
-            guard: { type: "completesTradeLate", params: lateFillOf },
-            target: "CLOSED",
-            actions: [
-              { type: "cancelIntent", params: ({ context }) => cancelOf(context.exitIntentId) },
-              { type: "recordLateFill", params: lateFillOf },
-              { type: "recordClose", params: lateCloseOf },
-            ],
-          },
-          {
-            guard: { type: "isNewLateFill", params: lateFillOf },
-            actions: [
-              { type: "cancelIntent", params: ({ context }) => cancelOf(context.exitIntentId) },
-              { type: "recordLateFill", params: lateFillOf },
-            ],
-          },
-        ],
+        "exit.lateFill": [...cancellingCurrent.lateFill],
       },
     },
     CLOSED: {
