@@ -130,6 +130,20 @@ export const exitStormMs = (trades: number): Promise<number> =>
     }),
   )
 
+/** A background load of 10,000 ticks a second (100 every 10 ms) on `symbolAt(k)`, until interrupted. */
+export const backgroundTicks = (hub: TickHub["Type"], symbolAt: (k: number) => string) => {
+  let k = 0
+  return Effect.fork(
+    Effect.forever(
+      Effect.gen(function* () {
+        for (let i = 0; i < 100; i++, k++)
+          yield* hub.publish({ symbol: symbolAt(k), exchange: "NSE", ltp: 1_000 + (k % 7), at: Date.now() })
+        yield* Effect.sleep("10 millis")
+      }),
+    ),
+  )
+}
+
 /**
  * Publishes a tick that meets trade `tradeId`'s stop and waits for its exit order to be sent: ms
  * to that transition's commit (the figure), and to this fiber seeing it (the scheduler's delay on
@@ -175,21 +189,7 @@ export const tickToOrderMs = (
       const paper = (yield* PaperAccounts).accounts.get("U1")!
       const background = Array.from({ length: 1_000 }, (_, i) => `BG${i}`)
       yield* openTrades(10_000, background, "NRML")
-      let k = 0
-      const load = yield* Effect.fork(
-        Effect.forever(
-          Effect.gen(function* () {
-            for (let i = 0; i < 100; i++, k++)
-              yield* hub.publish({
-                symbol: background[k % 1_000]!,
-                exchange: "NSE",
-                ltp: 1_000 + (k % 7),
-                at: Date.now(),
-              })
-            yield* Effect.sleep("10 millis")
-          }),
-        ),
-      )
+      const load = yield* backgroundTicks(hub, (k) => background[k % 1_000]!)
       const sub = yield* rt.subscribe
       const ms: Array<number> = []
       const seen: Array<number> = []

@@ -25,7 +25,7 @@ import { Reconciler } from "../src/orders/Reconciler.js"
 import { ActorRuntime } from "../src/runtime/ActorRuntime.js"
 import { Ids } from "../src/runtime/Ids.js"
 import { TradeManager } from "../src/trades/TradeManager.js"
-import { fireStop } from "./ExitsBench.js"
+import { backgroundTicks, fireStop } from "./ExitsBench.js"
 import { benchDir, gc, median, percentile, repeat } from "./Measure.js"
 
 /** One shape of the book: open trades spread round-robin over symbols and accounts. */
@@ -216,21 +216,7 @@ const tickToOrder = (filename: string, shape: Shape, samples: number) =>
       const monitor = yield* ExitMonitor
       const paper = yield* PaperAccounts
       const accounts = accountIds(shape.accounts)
-      let k = 0
-      const load = yield* Effect.fork(
-        Effect.forever(
-          Effect.gen(function* () {
-            for (let i = 0; i < 100; i++, k++)
-              yield* hub.publish({
-                symbol: symbolOf(k % shape.symbols),
-                exchange: "NSE",
-                ltp: 1_000 + (k % 7),
-                at: Date.now(),
-              })
-            yield* Effect.sleep("10 millis")
-          }),
-        ),
-      )
+      const load = yield* backgroundTicks(hub, (k) => symbolOf(k % shape.symbols))
       const sub = yield* rt.subscribe
       const ms: Array<number> = []
       for (let s = 0; s < samples; s++) {
