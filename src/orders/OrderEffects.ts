@@ -7,6 +7,7 @@
 import { Effect, Layer, Option } from "effect"
 import type { BrokerError, PlaceRequest } from "../broker/Broker.js"
 import { Brokers } from "../broker/Brokers.js"
+import type { Json } from "../domain/Json.js"
 import { EffectFailure, type EffectHandler, EffectHandlers, type OutcomeEvent } from "../runtime/EffectHandlers.js"
 
 /** The payload of `broker.place` (see `placeOf` in machines/OrderMachine.ts). */
@@ -110,10 +111,13 @@ const cancelHandler = (brokers: Brokers["Type"]): EffectHandler => ({
 
 /** The order effect handlers over the engine's broker connections. */
 export const orderEffectHandlers = (brokers: Brokers["Type"]): Readonly<Record<string, EffectHandler>> => ({
-  "broker.place": placeHandler(brokers),
-  "broker.lookup": lookupHandler(brokers),
-  "broker.cancel": cancelHandler(brokers),
+  "broker.place": { ...placeHandler(brokers), lane: accountLane },
+  "broker.lookup": { ...lookupHandler(brokers), lane: accountLane },
+  "broker.cancel": { ...cancelHandler(brokers), lane: accountLane },
 })
+
+/** Order calls run in their account's lane: one account's stuck broker never holds up another's. */
+const accountLane = (payload: Json): string => `account:${(payload as { accountId?: string }).accountId ?? ""}`
 
 /** `EffectHandlers` for orders, built from `Brokers`. */
 export const orderEffectsLayer = Layer.effect(EffectHandlers, Effect.map(Brokers, orderEffectHandlers))

@@ -53,7 +53,7 @@ export interface RuntimeConfig {
   readonly groupCommitDelayMs: number
   /** Most actors whose resolved snapshot stays in memory; the rest keep only their JSON. */
   readonly hotActorsMax: number
-  /** Most effects running at once. */
+  /** Most effects running at once in one lane (an account's order calls; see `EffectHandler.lane`). */
   readonly effectsInFlightMax: number
   /** First retry delay of a transient effect failure; doubles, jittered. */
   readonly effectRetryBaseMs: number
@@ -180,7 +180,17 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
     const pubsub = yield* PubSub.unbounded<Transition>()
     const wake = yield* Queue.sliding<void>(1)
     const fibers = yield* FiberSet.make()
-    const effectPermits = new Limiter(config.effectsInFlightMax)
+    // Effects in flight, limited per lane (see `EffectHandler.lane`).
+    const lanes = new Map<string, Limiter>()
+    const laneFor = (handler: EffectHandler, payload: Json): Limiter => {
+      const name = handler.lane?.(payload) ?? ""
+      let lane = lanes.get(name)
+      if (!lane) {
+        lane = new Limiter(config.effectsInFlightMax)
+        lanes.set(name, lane)
+      }
+      return lane
+    }
 
     const cells = new Map<string, Cell>()
     const doneCache = new Map<string, Cell>()
@@ -507,9 +517,10 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
         effectsInFlight++
         yield* FiberSet.run(
           fibers,
-          effectPermits
-            .withPermit(runEffect(handler, id, actorId, key, JSON.parse(payloadText) as Json, maybeRan))
-            .pipe(Effect.ensuring(Effect.sync(() => effectsInFlight--))),
+          Effect.suspend(() => {
+            const payload = JSON.parse(payloadText) as Json
+            return laneFor(handler, payload).withPermit(runEffect(handler, id, actorId, key, payload, maybeRan))
+          }).pipe(Effect.ensuring(Effect.sync(() => effectsInFlight--))),
         )
       })
 

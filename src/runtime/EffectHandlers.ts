@@ -44,6 +44,12 @@ export interface EffectHandler {
   ) => Effect.Effect<Option.Option<OutcomeEvent | null>, EffectFailure>
   /** The event for a failure that retries did not cure, or null. */
   readonly onFailure: (failure: EffectFailure, payload: Json, ctx: EffectContext) => OutcomeEvent | null
+  /**
+   * The lane an effect runs in (the broker account of an order call). Each lane has its own limit
+   * of effects in flight, so effects stuck in one (a broker down, a session waiting for a new
+   * token) never hold up another account's exits. Without it, the shared lane.
+   */
+  readonly lane?: (payload: Json) => string
 }
 
 /** The effect handlers the engine has, by effect name. */

@@ -126,6 +126,42 @@ describe("ActorRuntime", () => {
     expect(t.ledger.placements()).toBe(1)
   })
 
+  it("effects run in lanes: calls stuck at one account never hold up another account's order", async () => {
+    const t = testEngine({
+      runtime: { effectsInFlightMax: 2 },
+      handlers: (ledger) => ({
+        "broker.place": {
+          ...ledger.handlers["broker.place"]!,
+          // Account A's broker never answers (down, or a session waiting for a new token).
+          run: (payload, ctx) =>
+            (payload as { accountId: string }).accountId === "A"
+              ? Effect.never
+              : ledger.handlers["broker.place"]!.run(payload, ctx),
+          lane: (payload) => (payload as { accountId: string }).accountId,
+        },
+      }),
+    })
+    const state = await run(
+      t.layer,
+      Effect.gen(function* () {
+        const rt = yield* ActorRuntime
+        for (const id of ["a1", "a2", "a3"]) {
+          yield* rt.spawn("order", id, orderInput(id, { accountId: "A" }))
+          yield* rt.send(id, { type: "cmd.place" })
+        }
+        yield* rt.spawn("order", "b1", orderInput("b1", { accountId: "B" }))
+        yield* rt.send("b1", { type: "cmd.place" })
+        for (let i = 0; i < 500; i++) {
+          const b = Option.getOrThrow(yield* rt.view("b1")).state
+          if (b === "SENT_TO_BROKER.working") return b
+          yield* Effect.sleep("5 millis")
+        }
+        return Option.getOrThrow(yield* rt.view("b1")).state
+      }),
+    )
+    expect(state).toBe("SENT_TO_BROKER.working")
+  })
+
   it("journals an event the machine does not accept as refused, with the reason, and changes nothing else", async () => {
     const t = testEngine()
     const out = await run(
