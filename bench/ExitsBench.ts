@@ -16,16 +16,18 @@ import { ActorRuntime, type Transition } from "../src/runtime/ActorRuntime.js"
 import { TradeManager } from "../src/trades/TradeManager.js"
 import { benchDir, percentile, repeat } from "./Measure.js"
 
-/** Ticks per second through the trade index, 10,000 open trades over 1,000 symbols, none firing. */
-export const ticksPerSec10kTrades = (ticks: number): number => {
+/**
+ * Stage-1 ticks per second through a `TradeIndex` of `trades` open trades over `symbols` symbols,
+ * none firing (half of them trailing), ticks spread over the symbols.
+ */
+export const ticksPerSec = (trades: number, symbols: number, ticks: number): number => {
   const index = new TradeIndex()
-  const symbols = Array.from({ length: 1_000 }, (_, i) => `SYM${i}`)
-  for (let i = 0; i < 10_000; i++) {
+  for (let i = 0; i < trades; i++) {
     const long = i % 2 === 0
     index.add({
       tradeId: `T${i}`,
       accountId: "U1",
-      symbol: symbols[i % 1_000]!,
+      symbol: `SYM${i % symbols}`,
       exchange: "NFO",
       product: "NRML",
       direction: long ? "LONG" : "SHORT",
@@ -38,12 +40,13 @@ export const ticksPerSec10kTrades = (ticks: number): number => {
       timeExit: { at: Number.POSITIVE_INFINITY, code: 0 },
     })
   }
+  const names = Array.from({ length: symbols }, (_, i) => `SYM${i}`)
   const syms = new Array<string>(ticks)
   const prices = new Float64Array(ticks)
   let seed = 1
   for (let i = 0; i < ticks; i++) {
     seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff
-    syms[i] = symbols[seed % 1_000]!
+    syms[i] = names[seed % symbols]!
     prices[i] = 990 + (seed % 21)
   }
   let fired = 0
@@ -53,6 +56,9 @@ export const ticksPerSec10kTrades = (ticks: number): number => {
   if (fired !== 0) throw new Error(`${fired} trades fired; the benchmark's prices must never reach a level`)
   return perSec
 }
+
+/** Ticks per second through the trade index, 10,000 open trades over 1,000 symbols, none firing. */
+export const ticksPerSec10kTrades = (ticks: number): number => ticksPerSec(10_000, 1_000, ticks)
 
 type Needs = ActorRuntime | TickHub | TradeManager | ExitMonitor | ExitService | PaperAccounts | Scope.Scope
 const inEngine = <A>(e: Effect.Effect<A, unknown, Needs>) => {

@@ -18,14 +18,13 @@ import { Effect, Fiber, type Layer, Logger, LogLevel, Option, type Scope } from 
 import type { OrderInput } from "../machines/OrderMachine.js"
 import { PaperAccounts } from "../src/broker/PaperBroker.js"
 import { ExitMonitor } from "../src/exits/ExitMonitor.js"
-import { TradeIndex } from "../src/exits/TradeIndex.js"
 import { engineLayer } from "../src/main.js"
 import { TickHub } from "../src/market/TickHub.js"
 import { Reconciler } from "../src/orders/Reconciler.js"
 import { ActorRuntime } from "../src/runtime/ActorRuntime.js"
 import { Ids } from "../src/runtime/Ids.js"
 import { TradeManager } from "../src/trades/TradeManager.js"
-import { backgroundTicks, fireStop } from "./ExitsBench.js"
+import { backgroundTicks, fireStop, ticksPerSec } from "./ExitsBench.js"
 import { benchDir, gc, median, percentile, repeat } from "./Measure.js"
 
 /** One shape of the book: open trades spread round-robin over symbols and accounts. */
@@ -242,47 +241,6 @@ const tickToOrder = (filename: string, shape: Shape, samples: number) =>
       return { p50: percentile(ms, 50), p99: percentile(ms, 99), samples: ms.length }
     }),
   )
-
-/**
- * Stage-1 ticks per second through a `TradeIndex` of `trades` open trades over `symbols` symbols,
- * none firing (half of them trailing, as `ticksPerSec10kTrades`), ticks spread over the symbols.
- */
-export const ticksPerSec = (trades: number, symbols: number, ticks: number): number => {
-  const index = new TradeIndex()
-  for (let i = 0; i < trades; i++) {
-    const long = i % 2 === 0
-    index.add({
-      tradeId: `T${i}`,
-      accountId: "U1",
-      symbol: symbolOf(i % symbols),
-      exchange: "NFO",
-      product: "NRML",
-      direction: long ? "LONG" : "SHORT",
-      stopLoss: long ? 900 : 1_100,
-      target: long ? 1_100 : 900,
-      trailing: i % 4 < 2 ? { distance: 50, unit: "price" } : null,
-      trailLevel: i % 4 < 2 ? (long ? 950 : 1_050) : null,
-      bestPrice: 1_000,
-      open: true,
-      timeExit: { at: Number.POSITIVE_INFINITY, code: 0 },
-    })
-  }
-  const names = Array.from({ length: symbols }, (_, i) => symbolOf(i))
-  const syms = new Array<string>(ticks)
-  const prices = new Float64Array(ticks)
-  let seed = 1
-  for (let i = 0; i < ticks; i++) {
-    seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff
-    syms[i] = names[seed % symbols]!
-    prices[i] = 990 + (seed % 21)
-  }
-  let fired = 0
-  const t0 = performance.now()
-  for (let i = 0; i < ticks; i++) fired += index.onTick(syms[i]!, prices[i]!, i).length
-  const perSec = ticks / ((performance.now() - t0) / 1_000)
-  if (fired !== 0) throw new Error(`${fired} trades fired; the benchmark's prices must never reach a level`)
-  return perSec
-}
 
 const log = (line: string) => process.stderr.write(`scale: ${line}\n`)
 
