@@ -5,6 +5,7 @@
  * (`<actorId>#<seq>` for a transition), so a channel can deliver it at most once.
  */
 import type { Transition } from "../runtime/ActorRuntime.js"
+import type { InterventionRow as RecordedIntervention } from "../risk/RiskManager.js"
 
 /** The kinds of alert, as the configuration names them. */
 export const alertKinds = [
@@ -119,15 +120,9 @@ export const alertOfTransition = (t: Transition, c: Context): AlertEvent | null 
   }
 }
 
-/** An enforcer intervention row (`risk_interventions`). */
-export interface InterventionRow {
+/** An enforcer intervention row (`risk_interventions`), with its id. */
+export interface InterventionRow extends RecordedIntervention {
   readonly intervention_id: number
-  readonly account_id: string
-  readonly kind: string
-  readonly action: string
-  readonly detail: string
-  readonly orders: number
-  readonly at: number
 }
 
 /** The alert of an enforcer intervention. */

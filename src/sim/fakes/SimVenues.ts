@@ -169,59 +169,51 @@ export const startVenues = (
     const wire = new SimWire(venues, clock)
     const transport = wire.transport(scenario.broker.latencyMs)
     for (const a of accounts) {
+      // A fake server for the account's broker, closed with the run, and the real adapter to it.
+      const venueOn = <
+        F extends { readonly book: SimVenue["book"]; readonly server: SimVenue["server"]; close(): Promise<void> },
+      >(
+        start: () => Promise<F>,
+        make: (fake: F, lastPrice: (symbol: string) => number | null) => Effect.Effect<Broker, never, Scope.Scope>,
+      ) =>
+        Effect.map(
+          Effect.acquireRelease(Effect.promise(start), (f) => Effect.promise(() => f.close())),
+          (fake): SimVenue => ({
+            accountId: a.id,
+            broker: a.broker,
+            capital: a.capital,
+            book: fake.book,
+            server: fake.server,
+            connect: (lastPrice) => make(fake, lastPrice),
+          }),
+        )
       const venue: SimVenue =
         a.broker === "shoonya-fake"
-          ? yield* Effect.map(
-              Effect.acquireRelease(
-                Effect.promise(() => FakeShoonya.start({ clock })),
-                (f) => Effect.promise(() => f.close()),
-              ),
-              (fake) => ({
-                accountId: a.id,
-                broker: a.broker,
-                capital: a.capital,
-                book: fake.book,
-                server: fake.server,
-                connect: (lastPrice: (symbol: string) => number | null) =>
-                  Effect.map(
-                    ShoonyaBroker.make({
-                      accountId: a.id,
-                      baseUrl: fake.baseUrl,
-                      wsUrl: fake.wsUrl,
-                      credentials: { userId: fake.userId, accessToken: "shoonya-token-0001" },
-                      instruments,
-                      lastPrice,
-                      transport,
-                    }),
-                    (b): Broker => b,
-                  ),
-              }),
+          ? yield* venueOn(
+              () => FakeShoonya.start({ clock }),
+              (fake, lastPrice) =>
+                ShoonyaBroker.make({
+                  accountId: a.id,
+                  baseUrl: fake.baseUrl,
+                  wsUrl: fake.wsUrl,
+                  credentials: { userId: fake.userId, accessToken: "shoonya-token-0001" },
+                  instruments,
+                  lastPrice,
+                  transport,
+                }),
             )
-          : yield* Effect.map(
-              Effect.acquireRelease(
-                Effect.promise(() => FakeDhan.start({ instruments, clock })),
-                (f) => Effect.promise(() => f.close()),
-              ),
-              (fake) => ({
-                accountId: a.id,
-                broker: a.broker,
-                capital: a.capital,
-                book: fake.book,
-                server: fake.server,
-                connect: (lastPrice: (symbol: string) => number | null) =>
-                  Effect.map(
-                    DhanBroker.make({
-                      accountId: a.id,
-                      baseUrl: fake.baseUrl,
-                      wsUrl: fake.wsUrl,
-                      credentials: { clientId: fake.clientId, accessToken: "dhan-jwt-0001" },
-                      instruments,
-                      lastPrice,
-                      transport,
-                    }),
-                    (b): Broker => b,
-                  ),
-              }),
+          : yield* venueOn(
+              () => FakeDhan.start({ instruments, clock }),
+              (fake, lastPrice) =>
+                DhanBroker.make({
+                  accountId: a.id,
+                  baseUrl: fake.baseUrl,
+                  wsUrl: fake.wsUrl,
+                  credentials: { clientId: fake.clientId, accessToken: "dhan-jwt-0001" },
+                  instruments,
+                  lastPrice,
+                  transport,
+                }),
             )
       venue.book.cash = a.capital
       for (const h of a.holdings) {
