@@ -182,6 +182,33 @@ export const fireStop = (
     return { committed: committedAt - t0, seen: performance.now() - t0 }
   })
 
+/**
+ * One tick-to-order sample: a position of 1 at the broker, a trade on it with a stop at 990, then
+ * a tick at 989 (see `fireStop`).
+ */
+export const stopSample = (accountId: string, symbol: string, sub: Queue.Dequeue<Transition>) =>
+  Effect.gen(function* () {
+    const hub = yield* TickHub
+    const tm = yield* TradeManager
+    const monitor = yield* ExitMonitor
+    const paper = (yield* PaperAccounts).accounts.get(accountId)!
+    yield* hub.publish({ symbol, exchange: "NSE", ltp: 1_000, at: Date.now() })
+    yield* paper.place({ ...seedOrder(symbol, 1, "NRML"), accountId })
+    const id = yield* tm.open({
+      accountId,
+      symbol,
+      exchange: "NSE",
+      product: "NRML",
+      direction: "LONG",
+      qty: 1,
+      entryPrice: 1_000,
+      stopLoss: 990,
+      target: null,
+    })
+    while (!monitor.index.has(id)) yield* Effect.sleep("1 millis")
+    return yield* fireStop(hub, sub, symbol, id, 989)
+  })
+
 /** A firing tick to its committed exit order, under 10,000 background ticks a second: ms per sample. */
 export const tickToOrderMs = (
   samples: number,
@@ -190,9 +217,9 @@ export const tickToOrderMs = (
     Effect.gen(function* () {
       const hub = yield* TickHub
       const rt = yield* ActorRuntime
-      const tm = yield* TradeManager
-      const monitor = yield* ExitMonitor
-      const paper = (yield* PaperAccounts).accounts.get("U1")!
+      const _tm = yield* TradeManager
+      const _monitor = yield* ExitMonitor
+      const _paper = (yield* PaperAccounts).accounts.get("U1")!
       const background = Array.from({ length: 1_000 }, (_, i) => `BG${i}`)
       yield* openTrades(10_000, background, "NRML")
       const load = yield* backgroundTicks(hub, (k) => background[k % 1_000]!)
@@ -200,22 +227,7 @@ export const tickToOrderMs = (
       const ms: Array<number> = []
       const seen: Array<number> = []
       for (let s = 0; s < samples; s++) {
-        const symbol = `FIRE${s}`
-        yield* hub.publish({ symbol, exchange: "NSE", ltp: 1_000, at: Date.now() })
-        yield* paper.place(seedOrder(symbol, 1, "NRML"))
-        const id = yield* tm.open({
-          accountId: "U1",
-          symbol,
-          exchange: "NSE",
-          product: "NRML",
-          direction: "LONG",
-          qty: 1,
-          entryPrice: 1_000,
-          stopLoss: 990,
-          target: null,
-        })
-        while (!monitor.index.has(id)) yield* Effect.sleep("1 millis")
-        const fired = yield* fireStop(hub, sub, symbol, id, 989)
+        const fired = yield* stopSample("U1", `FIRE${s}`, sub)
         ms.push(fired.committed)
         seen.push(fired.seen)
       }

@@ -24,7 +24,7 @@ import { Reconciler } from "../src/orders/Reconciler.js"
 import { ActorRuntime } from "../src/runtime/ActorRuntime.js"
 import { Ids } from "../src/runtime/Ids.js"
 import { TradeManager } from "../src/trades/TradeManager.js"
-import { backgroundTicks, fireStop, ticksPerSec } from "./ExitsBench.js"
+import { backgroundTicks, stopSample, ticksPerSec } from "./ExitsBench.js"
 import { benchDir, gc, median, percentile, repeat } from "./Measure.js"
 
 /** One shape of the book: open trades spread round-robin over symbols and accounts. */
@@ -53,20 +53,6 @@ const inEngine = <A>(filename: string, accounts: number, e: Effect.Effect<A, unk
     ) as Effect.Effect<A>,
   )
 }
-
-/** A market buy at the broker for a sampled trade's position (the exit gates check it), as `ExitsBench` does. */
-const seedOrder = (accountId: string, symbol: string, qty: number) => ({
-  clientTag: `seed-${accountId}-${symbol}`,
-  accountId,
-  symbol,
-  exchange: "NSE",
-  side: "BUY" as const,
-  qty,
-  product: "NRML" as const,
-  orderType: "MARKET" as const,
-  price: null,
-  triggerPrice: null,
-})
 
 /**
  * A database file with `shape.trades` open long trades (stop 900, target 1100, entry 1000). The
@@ -211,31 +197,16 @@ const tickToOrder = (filename: string, shape: Shape, samples: number) =>
     Effect.gen(function* () {
       const hub = yield* TickHub
       const rt = yield* ActorRuntime
-      const tm = yield* TradeManager
-      const monitor = yield* ExitMonitor
-      const paper = yield* PaperAccounts
+      const _tm = yield* TradeManager
+      const _monitor = yield* ExitMonitor
+      const _paper = yield* PaperAccounts
       const accounts = accountIds(shape.accounts)
       const load = yield* backgroundTicks(hub, (k) => symbolOf(k % shape.symbols))
       const sub = yield* rt.subscribe
       const ms: Array<number> = []
       for (let s = 0; s < samples; s++) {
         const accountId = accounts[s % accounts.length]!
-        const symbol = `FIRE${s}`
-        yield* hub.publish({ symbol, exchange: "NSE", ltp: 1_000, at: Date.now() })
-        yield* paper.accounts.get(accountId)!.place(seedOrder(accountId, symbol, 1))
-        const id = yield* tm.open({
-          accountId,
-          symbol,
-          exchange: "NSE",
-          product: "NRML",
-          direction: "LONG",
-          qty: 1,
-          entryPrice: 1_000,
-          stopLoss: 990,
-          target: null,
-        })
-        while (!monitor.index.has(id)) yield* Effect.sleep("1 millis")
-        ms.push((yield* fireStop(hub, sub, symbol, id, 989)).committed)
+        ms.push((yield* stopSample(accountId, `FIRE${s}`, sub)).committed)
       }
       yield* Fiber.interrupt(load)
       return { p50: percentile(ms, 50), p99: percentile(ms, 99), samples: ms.length }
