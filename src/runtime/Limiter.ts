@@ -30,7 +30,11 @@ export class Limiter {
     )
   }
 
-  private readonly take: Effect.Effect<void> = Effect.suspend(() => {
+  /**
+   * Takes one permit, waiting (interruptibly) in arrival order; the caller must `release` it
+   * (for a permit held across a scope, e.g. a transaction's connection).
+   */
+  readonly take: Effect.Effect<void> = Effect.suspend(() => {
     if (this.free > 0 && this.waiting === 0) {
       this.free--
       return Effect.void
@@ -49,7 +53,8 @@ export class Limiter {
     )
   })
 
-  private release(): void {
+  /** Gives back a permit taken with `take`: to the oldest waiter, or to the pool. */
+  release(): void {
     while (this.head < this.waiters.length) {
       const next = this.waiters[this.head]
       this.waiters[this.head++] = undefined

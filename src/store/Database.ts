@@ -6,10 +6,10 @@
 import { existsSync, mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { SqliteClient } from "@effect/sql-sqlite-node"
 import Sqlite from "better-sqlite3"
 import { Cause, Data, Effect, Layer } from "effect"
 import { runMigrations } from "./Migrations.js"
+import * as SqliteConnection from "./SqliteConnection.js"
 
 /** Where the store lives and how hard it syncs. */
 export interface DatabaseConfig {
@@ -71,12 +71,12 @@ const migrate = (config: DatabaseConfig) =>
 /** The SQL client on the engine's file, with pragmas set and every migration applied. */
 export const databaseLayer = (
   config: DatabaseConfig,
-): Layer.Layer<SqlClient.SqlClient | SqliteClient.SqliteClient, DatabaseError> => {
-  const client = SqliteClient.layer({
+): Layer.Layer<SqlClient.SqlClient | SqliteConnection.SqliteConnection, DatabaseError> => {
+  const client = SqliteConnection.layer({
     filename: config.filename,
     readonly: config.readonly ?? false,
     prepareCacheSize: 500,
-  }).pipe(Layer.orDie)
+  })
   const setup = Layer.effectDiscard(
     Effect.gen(function* () {
       yield* pragmas(config)

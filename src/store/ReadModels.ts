@@ -11,6 +11,12 @@ export interface ProjectionTable {
   readonly name: string
   readonly key: string
   readonly columns: ReadonlyArray<string>
+  /**
+   * Columns written when the row is created and never again: they come from the actor's input,
+   * which no transition changes. Leaving them out of the upsert's update spares SQLite the
+   * rewrite of every index on them at each step (it updates only indexes on assigned columns).
+   */
+  readonly fixed: ReadonlyArray<string>
   readonly toRow: (cell: Cell) => ReadonlyArray<unknown>
 }
 
@@ -27,10 +33,12 @@ const table = (
   key: string,
   columns: ReadonlyArray<string>,
   row: (c: Ctx, cell: Cell) => Record<string, unknown>,
+  fixed: ReadonlyArray<string> = [],
 ): ProjectionTable => ({
   name,
   key,
   columns,
+  fixed,
   toRow: (cell) => {
     const r = row(contextOf(cell), cell)
     return columns.map((col) => (col in r ? (r[col] ?? null) : null))
@@ -104,6 +112,7 @@ const trades = table(
     closed_at: n(c.closedAt),
     updated_at: cell.updatedAt,
   }),
+  ["account_id", "symbol", "exchange", "product", "direction", "opened_at"],
 )
 
 const exitSignals = table(
@@ -137,6 +146,7 @@ const exitSignals = table(
     cooldown_until: n(c.cooldownUntil),
     updated_at: cell.updatedAt,
   }),
+  ["trade_id", "account_id", "exit_reason", "episode_id", "detected_price", "detected_at"],
 )
 
 const exitIntents = table(
@@ -184,6 +194,7 @@ const exitIntents = table(
     updated_at: cell.updatedAt,
     deleted_at: null,
   }),
+  ["signal_id", "trade_id", "user_broker_id", "symbol", "exit_reason", "episode_id", "side", "created_at"],
 )
 
 const orders = table(
@@ -235,6 +246,7 @@ const orders = table(
     created_at: n(c.createdAt) ?? cell.createdAt,
     updated_at: cell.updatedAt,
   }),
+  ["account_id", "symbol", "exchange", "side", "product", "client_tag", "purpose", "parent_id", "created_at"],
 )
 
 /** The read-model tables in write order (a signal before its intents). */
