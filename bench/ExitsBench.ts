@@ -14,6 +14,7 @@ import { engineLayer } from "../src/main.js"
 import { TickHub } from "../src/market/TickHub.js"
 import { ActorRuntime, type Transition } from "../src/runtime/ActorRuntime.js"
 import { TradeManager } from "../src/trades/TradeManager.js"
+import { engineScheduler } from "../src/runtime/EngineScheduler.js"
 import { benchDir, percentile, repeat } from "./Measure.js"
 
 /**
@@ -71,6 +72,7 @@ const inEngine = <A>(e: Effect.Effect<A, unknown, Needs>) => {
   return Effect.runPromise(
     Effect.scoped(e.pipe(Effect.provide(layer as Layer.Layer<Exclude<Needs, Scope.Scope>>))).pipe(
       Logger.withMinimumLogLevel(LogLevel.Warning),
+      Effect.withScheduler(engineScheduler),
     ) as Effect.Effect<A>,
   )
 }

@@ -9,6 +9,7 @@ import { engineLayer } from "../src/main.js"
 import { TickHub } from "../src/market/TickHub.js"
 import { Instruments } from "../src/orders/Instruments.js"
 import { ActorRuntime } from "../src/runtime/ActorRuntime.js"
+import { engineScheduler } from "../src/runtime/EngineScheduler.js"
 import { benchDir, percentile } from "./Measure.js"
 
 const symbol = "NIFTY26MARFUT"
@@ -44,6 +45,7 @@ const run = <A>(e: Effect.Effect<A, unknown, ActorRuntime | TickHub | Scope.Scop
   Effect.runPromise(
     Effect.scoped(e.pipe(Effect.provide(engine() as Layer.Layer<ActorRuntime | TickHub>))).pipe(
       Logger.withMinimumLogLevel(LogLevel.Warning),
+      Effect.withScheduler(engineScheduler),
     ) as Effect.Effect<A>,
   )
 

@@ -13,6 +13,7 @@ import { ActorRuntime } from "../src/runtime/ActorRuntime.js"
 import type { EffectHandler } from "../src/runtime/EffectHandlers.js"
 import { persist, stateKeyOf } from "../src/runtime/Step.js"
 import { ActorStore } from "../src/store/ActorStore.js"
+import { engineScheduler } from "../src/runtime/EngineScheduler.js"
 import { benchDir, gc, repeat } from "./Measure.js"
 import { pureInitialTransition, pureTransition } from "../src/runtime/PureTransition.js"
 
@@ -49,7 +50,7 @@ const instantBroker: Record<string, EffectHandler> = {
 }
 
 const quiet = <A, E>(e: Effect.Effect<A, E, never>) =>
-  Effect.runPromise(e.pipe(Logger.withMinimumLogLevel(LogLevel.Warning)))
+  Effect.runPromise(e.pipe(Logger.withMinimumLogLevel(LogLevel.Warning), Effect.withScheduler(engineScheduler)))
 
 /** A pair of pure transition functions: the runtime's or XState's own. */
 interface Transitions {

@@ -25,6 +25,7 @@ import { ActorRuntime } from "../src/runtime/ActorRuntime.js"
 import { Ids } from "../src/runtime/Ids.js"
 import { TradeManager } from "../src/trades/TradeManager.js"
 import { backgroundTicks, stopSample, ticksPerSec } from "./ExitsBench.js"
+import { engineScheduler } from "../src/runtime/EngineScheduler.js"
 import { benchDir, gc, median, percentile, repeat } from "./Measure.js"
 
 /** One shape of the book: open trades spread round-robin over symbols and accounts. */
@@ -50,6 +51,7 @@ const inEngine = <A>(filename: string, accounts: number, e: Effect.Effect<A, unk
   return Effect.runPromise(
     Effect.scoped(e.pipe(Effect.provide(layer as Layer.Layer<Exclude<Needs, Scope.Scope>>))).pipe(
       Logger.withMinimumLogLevel(LogLevel.Error),
+      Effect.withScheduler(engineScheduler),
     ) as Effect.Effect<A>,
   )
 }

@@ -1,9 +1,11 @@
 /**
  * Runs a CLI program as the process's main fiber: logs as JSON lines, or human-readable on a
  * terminal; SIGINT/SIGTERM interrupt it (scopes close, in-flight steps commit) and a second signal
- * exits at once; the exit code is the program's.
+ * exits at once; the exit code is the program's. Every fiber runs on the engine's scheduler, which
+ * hands the event loop back during a burst of work (`EngineScheduler`).
  */
 import { Cause, Effect, Exit, Fiber, type Layer, Logger } from "effect"
+import { engineScheduler } from "../runtime/EngineScheduler.js"
 import { DatabaseError } from "../store/Database.js"
 
 /** A CLI failure with its exit code and message for the operator. */
@@ -19,7 +21,7 @@ export const loggerLayer = (): Layer.Layer<never> => (process.stdout.isTTY ? Log
 
 /** Runs `program` to completion and exits the process with its code. */
 export const launch = (program: Effect.Effect<number, unknown, never>): void => {
-  const fiber = Effect.runFork(program.pipe(Effect.provide(loggerLayer())))
+  const fiber = Effect.runFork(program.pipe(Effect.provide(loggerLayer()), Effect.withScheduler(engineScheduler)))
   let stopping = false
   const stop = () => {
     if (stopping) process.exit(130)

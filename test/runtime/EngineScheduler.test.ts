@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest"
+import { Effect, Fiber, Queue } from "effect"
+import { EngineScheduler } from "../../src/runtime/EngineScheduler.js"
+
+/**
+ * A ring of 100 fibers with 10 messages going round for ever: each fiber wakes the next, so a task
+ * is always ready (an exit storm's signals, intents, orders and broker answers, in small). On
+ * Effect's default scheduler (a queue per fiber, each deferring to a timer only after 2,048
+ * microtask rounds of its own) this ring never lets a timer or a socket run again.
+ */
+const ring = (rounds: { n: number }) =>
+  Effect.gen(function* () {
+    const size = 100
+    const queues = yield* Effect.forEach(Array.from({ length: size }), () => Queue.unbounded<number>())
+    const fibers: Array<Fiber.RuntimeFiber<never>> = []
+    for (let i = 0; i < size; i++) {
+      const from = queues[i]!
+      const to = queues[(i + 1) % size]!
+      const relay = Effect.forever(
+        Effect.flatMap(Queue.take(from), (k) => {
+          rounds.n++
+          return Queue.offer(to, k + 1)
+        }),
+      )
+      fibers.push(yield* Effect.forkDaemon(relay))
+    }
+    for (let i = 0; i < size; i += 10) yield* Queue.offer(queues[i]!, 0)
+    return fibers
+  })
+
+describe("EngineScheduler", () => {
+  it("hands the event loop back while fibers keep one another busy: sockets, timers and I/O still run", async () => {
+    const scheduler = new EngineScheduler(2)
+    const rounds = { n: 0 }
+    const fibers = await Effect.runPromise(ring(rounds).pipe(Effect.withScheduler(scheduler)))
+    // A macrotask (what an HTTP request, a websocket frame or a timer is) gets its turn, and again.
+    const seen: Array<number> = []
+    for (let i = 0; i < 3; i++) seen.push(await new Promise<number>((resolve) => setImmediate(() => resolve(rounds.n))))
+    await new Promise<void>((resolve) => setTimeout(resolve, 5))
+    const afterTimer = rounds.n
+    await Effect.runPromise(Fiber.interruptAll(fibers))
+    // The fibers ran in between: the loop was shared, not stopped.
+    expect(seen[0]).toBeGreaterThan(0)
+    expect(seen[2]).toBeGreaterThan(seen[0]!)
+    expect(afterTimer).toBeGreaterThan(seen[2]!)
+  })
+
+  it("runs tasks in priority order, then in arrival order", async () => {
+    const scheduler = new EngineScheduler()
+    const order: Array<string> = []
+    await new Promise<void>((resolve) => {
+      scheduler.scheduleTask(() => order.push("a0"), 0)
+      scheduler.scheduleTask(() => order.push("b1"), 1)
+      scheduler.scheduleTask(() => order.push("c0"), 0)
+      scheduler.scheduleTask(() => resolve(), 2)
+    })
+    expect(order).toEqual(["a0", "c0", "b1"])
+  })
+})
