@@ -23,7 +23,7 @@ import {
 } from "effect"
 import type { ActorType } from "../../machines/Machines.js"
 import type { Json } from "../domain/Json.js"
-import { ActorStore, type Batch } from "../store/ActorStore.js"
+import { type ActorRow, ActorStore, type Batch } from "../store/ActorStore.js"
 import { errorText } from "../store/Database.js"
 import { type EffectFailure, type EffectHandler, EffectHandlers, type OutcomeEvent } from "./EffectHandlers.js"
 import {
@@ -159,9 +159,9 @@ interface Item {
   readonly attempt?: number
 }
 
-/** The actor is not in memory: the runner fetches it from the store and runs the unit again. */
-class MissingCell {
-  constructor(readonly id: string) {}
+/** The store could not be read for an actor not in memory: the whole group fails, nothing is committed. */
+class LookupFailed {
+  constructor(readonly error: unknown) {}
 }
 
 /** Actors that ended, kept in memory for views (the rest are read from the store). */
@@ -263,7 +263,29 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
     // ---- steps ----------------------------------------------------------------------------
     const hasEffect = (name: string) => name in handlers
 
-    /** Runs one envelope and what it cascades into; pure but for the lookup of missing cells. */
+    /**
+     * An actor not in memory, read from the store at once (then kept: live in `cells`, ended in
+     * the done cache, missing in `absent` for the rest of the group). Synchronous, so a step that
+     * meets one (a spawn checking its id is new, an event to an archived actor) is computed once.
+     */
+    const fetchNow = (id: string, absent: Set<string>): Cell | undefined => {
+      let row: ActorRow | undefined
+      try {
+        row = store.actorNow(id)
+      } catch (err) {
+        throw new LookupFailed(err)
+      }
+      if (!row) {
+        absent.add(id)
+        return undefined
+      }
+      const cell = cellOf(row)
+      if (row.status === "active") cells.set(row.actor_id, cell)
+      else doneCache.set(row.actor_id, cell)
+      return cell
+    }
+
+    /** Runs one envelope and what it cascades into; pure but for the reads of actors not in memory. */
     const runUnit = (
       env: Envelope,
       at: number,
@@ -283,7 +305,7 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
         const lookup = (id: string): Cell | undefined => {
           const c = sub.cells.get(id) ?? writes.cells.get(id) ?? staged.get(id) ?? cells.get(id) ?? doneCache.get(id)
           if (c || absent.has(id)) return c
-          throw new MissingCell(id)
+          return fetchNow(id, absent)
         }
         const ctx: StepContext = { cell: lookup, hasEffect }
         const effects = { sends: [] as Array<Envelope> }
@@ -301,7 +323,7 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
           else if (e.archive) archive(ctx, e, at, sub)
           else if (e.event) step(ctx, e, at, sub, effects)
         } catch (err) {
-          if (err instanceof MissingCell) throw err
+          if (err instanceof LookupFailed) throw err.error
           const reason = err instanceof Refusal ? err.reason : `defect: ${errorText(err)}`
           if (!(err instanceof Refusal)) cells.get(e.actorId) && evict(e.actorId)
           const timers = sub.timers.filter((t) => t.op === "clear" && e.timer && t.name === e.timer.name)
@@ -339,15 +361,6 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
       hot.delete(id)
     }
 
-    /** Fetches a cell missing from memory into the caches (or records that there is none). */
-    const fetchCell = (id: string, absent: Set<string>) =>
-      Effect.gen(function* () {
-        const row = yield* Effect.orDie(store.actor(id))
-        if (!row) absent.add(id)
-        else if (row.status === "active") cells.set(row.actor_id, cellOf(row))
-        else doneCache.set(row.actor_id, cellOf(row))
-      })
-
     /** Computes, commits and then publishes one group of envelopes. */
     const processGroup = (items: ReadonlyArray<Item>): Effect.Effect<void> =>
       Effect.gen(function* () {
@@ -358,17 +371,7 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
         const all = emptyWrites()
         const outcomes: Array<StepOutcome | null> = []
         for (const item of items) {
-          let unit: ReturnType<typeof runUnit> | undefined
-          // A unit is pure but for cells that are not in memory: fetch the missing one, run it again.
-          while (!unit) {
-            try {
-              unit = runUnit(item.env, at, staged, stagedTimers, absent)
-            } catch (err) {
-              if (!(err instanceof MissingCell)) throw err
-              yield* fetchCell(err.id, absent)
-            }
-          }
-          const { writes, outcome } = unit
+          const { writes, outcome } = runUnit(item.env, at, staged, stagedTimers, absent)
           for (const [id, c] of writes.cells) staged.set(id, c)
           for (const t of writes.timers) stagedTimers.set(timerKey(t.actorId, t.name), t)
           merge(all, writes)

@@ -184,6 +184,7 @@ export class ActorStore extends Effect.Service<ActorStore>()("warden/ActorStore"
     }
 
     let transaction: ((batch: Batch) => void) | undefined
+    let actorById: Sqlite.Statement | undefined
     const writeBatch = (db: Sqlite.Database, batch: Batch) => {
       write(db, journalWrite, batch.journal)
       write(db, actorWrite, batch.cells)
@@ -224,6 +225,15 @@ export class ActorStore extends Effect.Service<ActorStore>()("warden/ActorStore"
         sql`UPDATE outbox SET status = 'failed', result = ${result}, done_at = ${at} WHERE id = ${id}`.pipe(
           Effect.asVoid,
         ),
+      /**
+       * One actor's row, live or done, read at once (the runtime, mid-step, meeting an actor that
+       * is not in memory); throws if the store cannot be read. Only the commit writes `actors`.
+       */
+      actorNow: (id: string): ActorRow | undefined =>
+        conn.readNow((db) => {
+          actorById ??= db.prepare("SELECT * FROM actors WHERE actor_id = ?")
+          return actorById.get(id) as ActorRow | undefined
+        }),
       /** One actor's row, live or done. */
       actor: (id: string) => Effect.map(sql<ActorRow>`SELECT * FROM actors WHERE actor_id = ${id}`, (rows) => rows[0]),
       /** Every live actor's row. */
