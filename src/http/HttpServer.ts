@@ -4,7 +4,7 @@
  * dashboard at `/` and the audit at `/audit` (both behind the sign-in when a token is set), on one
  * Node server. Without a token it listens on loopback only. Request bodies are limited in size.
  */
-import { createServer } from "node:http"
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import {
   type HttpApp,
   HttpApiBuilder,
@@ -180,9 +180,33 @@ const dashboardRoutes = (token: string | null) =>
 /** The host the server actually binds: loopback unless a token protects the API. */
 export const bindHost = (config: HttpConfig): string => (config.token === null ? "127.0.0.1" : config.host)
 
+/**
+ * A Node server that holds the requests arriving before the app's handler is attached and hands
+ * them to it once it is. `@effect/platform-node` listens first and attaches its handler only when
+ * the app is built; a request in between would find no listener and never be answered (a client
+ * polling `/healthz` while the engine starts waited until its own timeout).
+ */
+export const holdingServer = (): Server => {
+  const server = createServer()
+  const held: Array<[IncomingMessage, ServerResponse]> = []
+  const hold = (req: IncomingMessage, res: ServerResponse) => held.push([req, res])
+  const onListener = (event: string | symbol, listener: (req: IncomingMessage, res: ServerResponse) => void) => {
+    if (event !== "request" || listener === hold) return
+    server.off("request", hold)
+    server.off("newListener", onListener)
+    // The handler is being attached: the held requests go to it as soon as it is.
+    queueMicrotask(() => {
+      for (const [req, res] of held.splice(0)) listener(req, res)
+    })
+  }
+  server.on("request", hold)
+  server.on("newListener", onListener)
+  return server
+}
+
 /** The HTTP server as a layer; it needs the engine's services. */
 export const httpLayer = (config: HttpConfig) => {
-  const server = createServer()
+  const server = holdingServer()
   const extraRoutes = HttpApiBuilder.Router.use((router) =>
     Effect.gen(function* () {
       yield* router.get(
