@@ -1,5 +1,5 @@
 /** Helpers for benchmarks: medians of repetitions after a warm-up, percentiles, temp folders. */
-import { mkdirSync, mkdtempSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { join } from "node:path"
 
 /** The median of some numbers. */
@@ -23,10 +23,20 @@ export const repeat = async (reps: number, warmups: number, once: () => Promise<
   return median(xs)
 }
 
-/** A fresh folder under `.bench/` on the project's disk (real fsync costs, unlike tmpfs). */
+const made: Array<string> = []
+process.on("exit", () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true })
+})
+
+/**
+ * A fresh folder under `.bench/` on the project's disk (real fsync costs, unlike tmpfs), removed
+ * when the process exits.
+ */
 export const benchDir = (): string => {
   mkdirSync(".bench", { recursive: true })
-  return mkdtempSync(join(".bench", "run-"))
+  const dir = mkdtempSync(join(".bench", "run-"))
+  made.push(dir)
+  return dir
 }
 
 /** Forces a full garbage collection when node runs with --expose-gc. */
