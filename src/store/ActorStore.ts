@@ -1,8 +1,10 @@
 /**
  * The actor store's SQL: one batch of steps committed in one transaction (journal, snapshots,
  * read models, outbox, timers), the live actors and pending work loaded at start, and the
- * journal read back for replay and audit. All of it goes through the generic `SqlClient`, so the
- * store can move to PostgreSQL (ARCHITECTURE.md §7).
+ * journal read back for replay and audit. The reads go through the generic `SqlClient`; the commit,
+ * the engine's hottest path, and the mid-step read of an actor not in memory run synchronously on
+ * the SQLite connection (`SqliteConnection`). Moving the store to PostgreSQL (ARCHITECTURE.md §7)
+ * means giving those two an implementation on its client: the SQL itself is plain.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
@@ -97,7 +99,6 @@ export class ActorStore extends Effect.Service<ActorStore>()("warden/ActorStore"
     /** A multi-row write of one shape: its SQL for a number of rows, its parameters per row. */
     interface RowWrite<A> {
       readonly name: string
-      readonly cols: number
       readonly sql: (rows: number) => string
       readonly params: (row: A, into: Array<unknown>) => void
     }
@@ -109,7 +110,6 @@ export class ActorStore extends Effect.Service<ActorStore>()("warden/ActorStore"
       tail = "",
     ): RowWrite<A> => ({
       name: table,
-      cols: cols.length,
       sql: (n) => `INSERT INTO ${table} (${cols.join(",")}) VALUES ${placeholders(cols.length, n)} ${tail}`,
       params,
     })
@@ -149,14 +149,12 @@ export class ActorStore extends Effect.Service<ActorStore>()("warden/ActorStore"
     )
     const outboxDoneWrite: RowWrite<Batch["outboxDone"][number]> = {
       name: "outbox.done",
-      cols: 3,
       sql: (n) =>
         `UPDATE outbox SET status = 'done', result = d.column2, done_at = d.column3 FROM (VALUES ${placeholders(3, n)}) AS d WHERE outbox.id = d.column1`,
       params: (d, p) => p.push(d.id, d.result, d.at),
     }
     const timerClearWrite: RowWrite<TimerOp> = {
       name: "timers.clear",
-      cols: 2,
       sql: (n) => `DELETE FROM timers WHERE (actor_id, name) IN (VALUES ${placeholders(2, n)})`,
       params: (t, p) => p.push(t.actorId, t.name),
     }
