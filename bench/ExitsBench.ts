@@ -5,17 +5,18 @@
  * load of 10,000 ticks per second.
  */
 import { join } from "node:path"
-import { Effect, Fiber, type Layer, Logger, LogLevel, Queue, type Scope } from "effect"
+import { Effect, Fiber, type Layer, type LogLevel, Queue, type Scope } from "effect"
 import { PaperAccounts } from "../src/broker/PaperBroker.js"
 import { ExitMonitor } from "../src/exits/ExitMonitor.js"
 import { ExitService } from "../src/exits/ExitService.js"
 import { TradeIndex } from "../src/exits/TradeIndex.js"
 import { engineLayer } from "../src/main.js"
 import { TickHub } from "../src/market/TickHub.js"
+import type { Reconciler } from "../src/orders/Reconciler.js"
 import { ActorRuntime, type Transition } from "../src/runtime/ActorRuntime.js"
+import type { Ids } from "../src/runtime/Ids.js"
 import { TradeManager } from "../src/trades/TradeManager.js"
-import { engineScheduler } from "../src/runtime/EngineScheduler.js"
-import { benchDir, percentile, repeat } from "./Measure.js"
+import { benchDir, percentile, repeat, runBench } from "./Measure.js"
 
 /**
  * Stage-1 ticks per second through a `TradeIndex` of `trades` open trades over `symbols` symbols,
@@ -61,19 +62,35 @@ export const ticksPerSec = (trades: number, symbols: number, ticks: number): num
 /** Ticks per second through the trade index, 10,000 open trades over 1,000 symbols, none firing. */
 export const ticksPerSec10kTrades = (ticks: number): number => ticksPerSec(10_000, 1_000, ticks)
 
-type Needs = ActorRuntime | TickHub | TradeManager | ExitMonitor | ExitService | PaperAccounts | Scope.Scope
-const inEngine = <A>(e: Effect.Effect<A, unknown, Needs>) => {
+/** What a benchmark takes from the engine. */
+export type EngineNeeds =
+  | ActorRuntime
+  | Ids
+  | TickHub
+  | TradeManager
+  | ExitMonitor
+  | ExitService
+  | PaperAccounts
+  | Reconciler
+  | Scope.Scope
+
+/**
+ * Runs `e` in the engine on `filename` (a fresh file by default) with paper accounts U1 … U`accounts`,
+ * no time sweep and no periodic reconciliation, and closes it.
+ */
+export const inEngine = <A>(
+  e: Effect.Effect<A, unknown, EngineNeeds>,
+  options: { readonly filename?: string; readonly accounts?: number; readonly logLevel?: LogLevel.LogLevel } = {},
+): Promise<A> => {
   const layer = engineLayer({
-    database: { filename: join(benchDir(), "exits.db") },
-    paperAccounts: [{ accountId: "U1", capital: 1e13 }],
+    database: { filename: options.filename ?? join(benchDir(), "exits.db") },
+    paperAccounts: Array.from({ length: options.accounts ?? 1 }, (_, i) => ({ accountId: `U${i + 1}`, capital: 1e13 })),
     reconcileIntervalMs: 3_600_000,
     exits: { timeSweepMs: 0 },
   })
-  return Effect.runPromise(
-    Effect.scoped(e.pipe(Effect.provide(layer as Layer.Layer<Exclude<Needs, Scope.Scope>>))).pipe(
-      Logger.withMinimumLogLevel(LogLevel.Warning),
-      Effect.withScheduler(engineScheduler),
-    ) as Effect.Effect<A>,
+  return runBench(
+    Effect.scoped(e.pipe(Effect.provide(layer as Layer.Layer<Exclude<EngineNeeds, Scope.Scope>>))),
+    options.logLevel,
   )
 }
 

@@ -1,6 +1,8 @@
 /** Helpers for benchmarks: medians of repetitions after a warm-up, percentiles, temp folders. */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { join } from "node:path"
+import { Effect, Logger, LogLevel } from "effect"
+import { engineScheduler } from "../src/runtime/EngineScheduler.js"
 
 /** The median of some numbers. */
 export const median = (xs: ReadonlyArray<number>): number => {
@@ -43,3 +45,9 @@ export const benchDir = (): string => {
 export const gc = (): void => {
   ;(globalThis as { gc?: () => void }).gc?.()
 }
+
+/** Runs a benchmark's effect as the engine process does (on the engine scheduler), logging only `level` and up. */
+export const runBench = <A>(e: Effect.Effect<A, unknown>, level: LogLevel.LogLevel = LogLevel.Warning): Promise<A> =>
+  Effect.runPromise(
+    e.pipe(Logger.withMinimumLogLevel(level), Effect.withScheduler(engineScheduler)) as Effect.Effect<A>,
+  )

@@ -4,13 +4,12 @@
  * committed order transition, as percentiles of single fills.
  */
 import { join } from "node:path"
-import { Effect, type Layer, Logger, LogLevel, Queue, type Scope } from "effect"
+import { Effect, type Layer, Queue, type Scope } from "effect"
 import { engineLayer } from "../src/main.js"
 import { TickHub } from "../src/market/TickHub.js"
 import { Instruments } from "../src/orders/Instruments.js"
 import { ActorRuntime } from "../src/runtime/ActorRuntime.js"
-import { engineScheduler } from "../src/runtime/EngineScheduler.js"
-import { benchDir, percentile } from "./Measure.js"
+import { benchDir, percentile, runBench } from "./Measure.js"
 
 const symbol = "NIFTY26MARFUT"
 const instruments = Instruments.fromList([{ exchange: "NFO", symbol, tickSize: 0.05, lotSize: 65 }])
@@ -42,12 +41,7 @@ const input = (id: string, over: Record<string, unknown> = {}) => ({
 })
 
 const run = <A>(e: Effect.Effect<A, unknown, ActorRuntime | TickHub | Scope.Scope>) =>
-  Effect.runPromise(
-    Effect.scoped(e.pipe(Effect.provide(engine() as Layer.Layer<ActorRuntime | TickHub>))).pipe(
-      Logger.withMinimumLogLevel(LogLevel.Warning),
-      Effect.withScheduler(engineScheduler),
-    ) as Effect.Effect<A>,
-  )
+  runBench(Effect.scoped(e.pipe(Effect.provide(engine() as Layer.Layer<ActorRuntime | TickHub>))))
 
 /** Market orders through the paper broker and the watcher until EXECUTED: orders per second. */
 export const paperOrdersPerSec = (orders: number): Promise<number> =>

@@ -5,7 +5,7 @@
 import { join } from "node:path"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import Sqlite from "better-sqlite3"
-import { Effect, Layer, Logger, LogLevel } from "effect"
+import { Effect, Layer } from "effect"
 import { type AnyMachineSnapshot, type AnyStateMachine, initialTransition, transition } from "xstate"
 import { OrderMachine } from "../machines/OrderMachine.js"
 import { coreLayer } from "../src/main.js"
@@ -13,8 +13,7 @@ import { ActorRuntime } from "../src/runtime/ActorRuntime.js"
 import type { EffectHandler } from "../src/runtime/EffectHandlers.js"
 import { persist, stateKeyOf } from "../src/runtime/Step.js"
 import { ActorStore } from "../src/store/ActorStore.js"
-import { engineScheduler } from "../src/runtime/EngineScheduler.js"
-import { benchDir, gc, repeat } from "./Measure.js"
+import { benchDir, gc, repeat, runBench } from "./Measure.js"
 import { pureInitialTransition, pureTransition } from "../src/runtime/PureTransition.js"
 
 const fills = 4
@@ -49,8 +48,7 @@ const instantBroker: Record<string, EffectHandler> = {
   },
 }
 
-const quiet = <A, E>(e: Effect.Effect<A, E, never>) =>
-  Effect.runPromise(e.pipe(Logger.withMinimumLogLevel(LogLevel.Warning), Effect.withScheduler(engineScheduler)))
+const quiet = <A, E>(e: Effect.Effect<A, E, never>) => runBench(e)
 
 /** A pair of pure transition functions: the runtime's or XState's own. */
 interface Transitions {

@@ -14,18 +14,16 @@
  */
 import { loadavg } from "node:os"
 import { join } from "node:path"
-import { Effect, Fiber, type Layer, Logger, LogLevel, Option, type Scope } from "effect"
+import { Effect, Fiber, LogLevel, Option } from "effect"
 import type { OrderInput } from "../machines/OrderMachine.js"
 import { PaperAccounts } from "../src/broker/PaperBroker.js"
 import { ExitMonitor } from "../src/exits/ExitMonitor.js"
-import { engineLayer } from "../src/main.js"
 import { TickHub } from "../src/market/TickHub.js"
 import { Reconciler } from "../src/orders/Reconciler.js"
 import { ActorRuntime } from "../src/runtime/ActorRuntime.js"
 import { Ids } from "../src/runtime/Ids.js"
 import { TradeManager } from "../src/trades/TradeManager.js"
-import { backgroundTicks, stopSample, ticksPerSec } from "./ExitsBench.js"
-import { engineScheduler } from "../src/runtime/EngineScheduler.js"
+import { backgroundTicks, type EngineNeeds, inEngine, stopSample, ticksPerSec } from "./ExitsBench.js"
 import { benchDir, gc, median, percentile, repeat } from "./Measure.js"
 
 /** One shape of the book: open trades spread round-robin over symbols and accounts. */
@@ -35,26 +33,12 @@ interface Shape {
   readonly accounts: number
 }
 
-type Needs = ActorRuntime | Ids | TickHub | TradeManager | ExitMonitor | PaperAccounts | Reconciler | Scope.Scope
-
 const accountIds = (n: number) => Array.from({ length: n }, (_, i) => `U${i + 1}`)
 const symbolOf = (i: number) => `SYM${i}`
 
 /** The engine as `ExitsBench` runs it, on `filename`, with `accounts` paper accounts. */
-const inEngine = <A>(filename: string, accounts: number, e: Effect.Effect<A, unknown, Needs>): Promise<A> => {
-  const layer = engineLayer({
-    database: { filename },
-    paperAccounts: accountIds(accounts).map((accountId) => ({ accountId, capital: 1e13 })),
-    reconcileIntervalMs: 3_600_000,
-    exits: { timeSweepMs: 0 },
-  })
-  return Effect.runPromise(
-    Effect.scoped(e.pipe(Effect.provide(layer as Layer.Layer<Exclude<Needs, Scope.Scope>>))).pipe(
-      Logger.withMinimumLogLevel(LogLevel.Error),
-      Effect.withScheduler(engineScheduler),
-    ) as Effect.Effect<A>,
-  )
-}
+const inScaleEngine = <A>(filename: string, accounts: number, e: Effect.Effect<A, unknown, EngineNeeds>): Promise<A> =>
+  inEngine(e, { filename, accounts, logLevel: LogLevel.Error })
 
 /**
  * A database file with `shape.trades` open long trades (stop 900, target 1100, entry 1000). The
@@ -65,7 +49,7 @@ const inEngine = <A>(filename: string, accounts: number, e: Effect.Effect<A, unk
 const buildFile = (shape: Shape): Promise<{ filename: string; seconds: number }> => {
   const filename = join(benchDir(), "scale.db")
   const t0 = performance.now()
-  return inEngine(
+  return inScaleEngine(
     filename,
     shape.accounts,
     Effect.gen(function* () {
@@ -156,7 +140,7 @@ const buildFile = (shape: Shape): Promise<{ filename: string; seconds: number }>
  */
 const startUp = (filename: string, shape: Shape): Promise<{ ms: number; reconcileMs: number }> => {
   const t0 = performance.now()
-  return inEngine(
+  return inScaleEngine(
     filename,
     shape.accounts,
     Effect.gen(function* () {
@@ -175,7 +159,7 @@ const startUp = (filename: string, shape: Shape): Promise<{ ms: number; reconcil
 
 /** Heap in use with the engine running on `filename` (after a full collection). */
 const heapWithEngine = (filename: string, accounts: number): Promise<number> =>
-  inEngine(
+  inScaleEngine(
     filename,
     accounts,
     Effect.gen(function* () {
@@ -193,7 +177,7 @@ const heapWithEngine = (filename: string, accounts: number): Promise<number> =>
  * fresh trade on a symbol of its own (its position seeded at the broker) and fires its stop.
  */
 const tickToOrder = (filename: string, shape: Shape, samples: number) =>
-  inEngine(
+  inScaleEngine(
     filename,
     shape.accounts,
     Effect.gen(function* () {
