@@ -43,7 +43,7 @@ import {
   versionOf,
 } from "./Step.js"
 import { Limiter } from "./Limiter.js"
-import { TimerHeap } from "./TimerHeap.js"
+import { type TimerEntry, TimerHeap } from "./TimerHeap.js"
 
 /** Bounds and knobs of the runtime. */
 export interface RuntimeConfig {
@@ -195,8 +195,15 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
     const cells = new Map<string, Cell>()
     const doneCache = new Map<string, Cell>()
     const hot = new Map<string, true>()
-    const armed = new Map<string, { dueAt: number; armedSeq: number }>()
+    /** Armed timers by (actor, name), with the delay they were armed for. */
+    const armed = new Map<string, { dueAt: number; armedSeq: number; delayMs: number }>()
     const heap = new TimerHeap()
+    // An actor's timers time the world's answer to its effects (a broker's acknowledgement), not
+    // the engine's own queue: while one of its effects waits for its lane (an exit-all queues
+    // thousands of orders behind one account's in-flight limit), a timer that comes due is held,
+    // and counts its whole delay again from when the effect starts.
+    const queuedEffects = new Map<string, number>()
+    const heldTimers = new Map<string, Array<TimerEntry>>()
     let busy = 0
     let effectsInFlight = 0
 
@@ -215,7 +222,8 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
       cells.set(row.actor_id, cellOf(row))
     }
     for (const t of yield* Effect.orDie(store.timers)) {
-      armed.set(timerKey(t.actor_id, t.name), { dueAt: t.due_at, armedSeq: t.armed_seq })
+      const delayMs = Math.max(0, t.due_at - t0)
+      armed.set(timerKey(t.actor_id, t.name), { dueAt: t.due_at, armedSeq: t.armed_seq, delayMs })
       heap.push({ dueAt: t.due_at, actorId: t.actor_id, name: t.name, armedSeq: t.armed_seq })
     }
     const pending = yield* Effect.orDie(store.pendingEffects)
@@ -398,7 +406,7 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
           }
           return yield* refuseAlone(items[0]!, at, errorText(Cause.squash(committed.cause)))
         }
-        yield* afterCommit(batch, items, outcomes, performance.now())
+        yield* afterCommit(batch, items, outcomes, at, performance.now())
       })
 
     /** A single envelope whose commit failed: journal it as refused (if its actor exists) and answer. */
@@ -468,6 +476,7 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
       batch: Batch,
       items: ReadonlyArray<Item>,
       outcomes: ReadonlyArray<StepOutcome | null>,
+      at: number,
       committedAt: number,
     ) =>
       Effect.gen(function* () {
@@ -476,7 +485,7 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
         for (const t of batch.timers) {
           const key = timerKey(t.actorId, t.name)
           if (t.op === "arm") {
-            armed.set(key, { dueAt: t.dueAt, armedSeq: t.armedSeq })
+            armed.set(key, { dueAt: t.dueAt, armedSeq: t.armedSeq, delayMs: Math.max(0, t.dueAt - at) })
             heap.push({ dueAt: t.dueAt, actorId: t.actorId, name: t.name, armedSeq: t.armedSeq })
             armedEarlier = true
           } else armed.delete(key)
@@ -518,13 +527,50 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
             .failEffect(id, `no handler for ${effect}`, yield* Clock.currentTimeMillis)
             .pipe(Effect.orDie)
         effectsInFlight++
+        queuedEffects.set(actorId, (queuedEffects.get(actorId) ?? 0) + 1)
+        let queued = true
+        const started = Effect.suspend(() => {
+          queued = false
+          return effectStarted(actorId)
+        })
         yield* FiberSet.run(
           fibers,
           Effect.suspend(() => {
             const payload = JSON.parse(payloadText) as Json
-            return laneFor(handler, payload).withPermit(runEffect(handler, id, actorId, key, payload, maybeRan))
-          }).pipe(Effect.ensuring(Effect.sync(() => effectsInFlight--))),
+            return laneFor(handler, payload).withPermit(
+              Effect.zipRight(started, runEffect(handler, id, actorId, key, payload, maybeRan)),
+            )
+          }).pipe(
+            Effect.ensuring(
+              Effect.suspend(() => {
+                effectsInFlight--
+                return queued ? effectStarted(actorId) : Effect.void
+              }),
+            ),
+          ),
         )
+      })
+
+    /** One of an actor's effects left its lane's queue: its held timers count again from now. */
+    const effectStarted = (actorId: string) =>
+      Effect.gen(function* () {
+        const n = (queuedEffects.get(actorId) ?? 1) - 1
+        if (n > 0) {
+          queuedEffects.set(actorId, n)
+          return
+        }
+        queuedEffects.delete(actorId)
+        const held = heldTimers.get(actorId)
+        if (!held) return
+        heldTimers.delete(actorId)
+        const now = yield* Clock.currentTimeMillis
+        for (const t of held) {
+          const live = armed.get(timerKey(t.actorId, t.name))
+          if (live?.armedSeq !== t.armedSeq) continue
+          live.dueAt = now + live.delayMs
+          heap.push({ ...t, dueAt: live.dueAt })
+        }
+        yield* Queue.offer(wake, undefined)
       })
 
     const runEffect = (
@@ -607,6 +653,12 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
         for (let t = heap.peek(); t && t.dueAt <= now; t = heap.peek()) {
           heap.pop()
           if (armed.get(timerKey(t.actorId, t.name))?.armedSeq !== t.armedSeq) continue
+          if (queuedEffects.has(t.actorId)) {
+            const held = heldTimers.get(t.actorId)
+            if (held) held.push(t)
+            else heldTimers.set(t.actorId, [t])
+            continue
+          }
           yield* Queue.offer(inbox, {
             env: {
               actorId: t.actorId,

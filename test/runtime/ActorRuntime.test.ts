@@ -162,6 +162,51 @@ describe("ActorRuntime", () => {
     expect(state).toBe("SENT_TO_BROKER.working")
   })
 
+  it("an order queued behind its lane's in-flight limit gets its whole ack timeout from when its call leaves", async () => {
+    const release = Effect.runSync(Deferred.make<void>())
+    const t = testEngine({
+      runtime: { effectsInFlightMax: 1 },
+      handlers: (ledger) => ({
+        "broker.place": {
+          ...ledger.handlers["broker.place"]!,
+          // The lane's one call slot: "first" holds it until released; "queued" is then sent and never answered.
+          run: (payload, ctx) =>
+            ctx.actorId === "first"
+              ? Effect.zipRight(Deferred.await(release), ledger.handlers["broker.place"]!.run(payload, ctx))
+              : Effect.never,
+          lane: () => "U1",
+        },
+      }),
+    })
+    const out = await run(
+      t.layer,
+      Effect.gen(function* () {
+        const rt = yield* ActorRuntime
+        const sql = yield* SqlClient.SqlClient
+        const stateOf = (id: string) => Effect.map(rt.view(id), (v) => Option.getOrThrow(v).state)
+        yield* rt.spawn("order", "first", orderInput("first"))
+        yield* rt.send("first", { type: "cmd.place" })
+        yield* rt.spawn("order", "queued", orderInput("queued", { ackTimeoutMs: 100 }))
+        yield* rt.send("queued", { type: "cmd.place" })
+        // Four ack timeouts pass while "queued" waits in the engine: its request has not left.
+        yield* Effect.sleep("400 millis")
+        const whileQueued = yield* stateOf("queued")
+        const releasedAt = Date.now()
+        yield* Deferred.succeed(release, undefined)
+        for (let i = 0; i < 400 && (yield* stateOf("queued")) === "SENT_TO_BROKER.awaitingAck"; i++)
+          yield* Effect.sleep("5 millis")
+        const timedOut = yield* sql<{ at: number }>`
+          SELECT at FROM journal WHERE actor_id = 'queued' AND event_type = 'timer.ackTimeout'`
+        return { whileQueued, first: yield* stateOf("first"), timedOut, releasedAt }
+      }),
+    )
+    expect(out.whileQueued).toBe("SENT_TO_BROKER.awaitingAck")
+    expect(out.first).toBe("SENT_TO_BROKER.working")
+    // Sent and never answered, it does time out: a full 100 ms after it left, not before.
+    expect(out.timedOut).toHaveLength(1)
+    expect(out.timedOut[0]!.at).toBeGreaterThanOrEqual(out.releasedAt + 100)
+  })
+
   it("journals an event the machine does not accept as refused, with the reason, and changes nothing else", async () => {
     const t = testEngine()
     const out = await run(
