@@ -15,6 +15,7 @@ import type { ExitIntentContext } from "../../machines/ExitIntentMachine.js"
 import type { TradeContext } from "../../machines/TradeMachine.js"
 import { type Tick, TickHub } from "../market/TickHub.js"
 import { ActorRuntime, type Transition } from "../runtime/ActorRuntime.js"
+import { exitPath } from "../runtime/EngineScheduler.js"
 import { ExitConfig, type ExitOptions, instrumentOf } from "./ExitConfig.js"
 import { countIntentOutcome } from "./ExitMetrics.js"
 import { ExitQualification, type Qualified } from "./ExitQualification.js"
@@ -164,7 +165,9 @@ export class ExitMonitor extends Effect.Service<ExitMonitor>()("warden/ExitMonit
         ),
       ),
     )
-    for (let i = 0; i < config.qualifyConcurrencyMax; i++) yield* Effect.forkScoped(worker)
+    // The workers run ahead of other fibers (see `EngineScheduler`): a firing tick's exit first.
+    for (let i = 0; i < config.qualifyConcurrencyMax; i++)
+      yield* Effect.forkScoped(Effect.withSchedulingPriority(worker, exitPath))
     if (config.timeSweepMs > 0) yield* Effect.forkScoped(sweep)
     yield* settings.onChange(() => index.rearmAll())
     yield* hub.listen(onTick)

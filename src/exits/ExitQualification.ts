@@ -26,6 +26,7 @@ import { ActorRuntime, type Offer, type StepOutcome } from "../runtime/ActorRunt
 import type { OutcomeEvent } from "../runtime/EffectHandlers.js"
 import { Ids } from "../runtime/Ids.js"
 import { Limiter } from "../runtime/Limiter.js"
+import { SqliteConnection } from "../store/SqliteConnection.js"
 import { ExitConfig, instrumentOf } from "./ExitConfig.js"
 import { decide } from "./ExitGates.js"
 import { intentsApproved, intentsRejected, signalsDetected, signalsPublished } from "./ExitMetrics.js"
@@ -146,52 +147,63 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
         Option.map((v) => ({ view: v, c: v.context as unknown as TradeContext })),
       )
 
-    /** Rows of a query over some trades, at most 500 trades a query, keyed by trade. */
+    /**
+     * The read models this stage reads (signals, intents, orders) are written only by the runtime's
+     * commit, so they are read at once, synchronously (`selectNow`): a firing tick's gates do not
+     * wait their turn behind every commit and query queued on the connection. A list goes in as JSON.
+     */
+    const conn = yield* SqliteConnection
+    const select = <A extends object>(query: string, ...params: ReadonlyArray<unknown>) =>
+      Effect.sync(() => conn.selectNow<A>(query, params))
+
+    /** Rows of a query over some trades (`json_each(?)` of their ids), keyed by trade. */
     const byTrade = <A extends { readonly trade_id: string }>(
       tradeIds: ReadonlyArray<string>,
-      query: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<A>, unknown>,
+      query: string,
+      ...params: ReadonlyArray<unknown>
     ): Effect.Effect<ReadonlyMap<string, A>> =>
-      Effect.gen(function* () {
-        const out = new Map<string, A>()
-        for (let i = 0; i < tradeIds.length; i += 500)
-          for (const row of yield* Effect.orDie(query(tradeIds.slice(i, i + 500)))) out.set(row.trade_id, row)
-        return out
-      })
+      Effect.map(
+        select<A>(query, JSON.stringify(tradeIds), ...params),
+        (rows) => new Map(rows.map((r) => [r.trade_id, r])),
+      )
 
     // A dark intent executed nothing, so its signal's cooldown protects nothing: it does not count.
     const cooling = (tradeIds: ReadonlyArray<string>) =>
-      byTrade(
+      byTrade<{ trade_id: string; signal_id: string }>(
         tradeIds,
-        (ids) => sql<{ trade_id: string; signal_id: string }>`
-          SELECT s.trade_id, MIN(s.signal_id) AS signal_id FROM exit_signals s
+        `SELECT s.trade_id, MIN(s.signal_id) AS signal_id FROM exit_signals s
           LEFT JOIN exit_intents i ON i.signal_id = s.signal_id
-          WHERE s.trade_id IN ${sql.in(ids)} AND s.state IN ('DETECTED', 'PUBLISHED.cooling')
+          WHERE s.trade_id IN (SELECT value FROM json_each(?)) AND s.state IN ('DETECTED', 'PUBLISHED.cooling')
           AND (i.state IS NULL OR i.state <> 'APPROVED.dark') GROUP BY s.trade_id`,
       )
 
     const recordedDark = (tradeId: string, reason: string) =>
       Effect.map(
-        Effect.orDie(sql<{ intent_id: string }>`
-          SELECT intent_id FROM exit_intents
-          WHERE trade_id = ${tradeId} AND exit_reason = ${reason} AND state = 'APPROVED.dark' LIMIT 1`),
+        select<{ intent_id: string }>(
+          `SELECT intent_id FROM exit_intents
+          WHERE trade_id = ? AND exit_reason = ? AND state = 'APPROVED.dark' LIMIT 1`,
+          tradeId,
+          reason,
+        ),
         (rows) => rows[0],
       )
 
     const lastEpisodes = (tradeIds: ReadonlyArray<string>) =>
-      byTrade(
+      byTrade<{ trade_id: string; e: number }>(
         tradeIds,
-        (ids) => sql<{ trade_id: string; e: number }>`
-          SELECT trade_id, MAX(episode_id) AS e FROM exit_signals WHERE trade_id IN ${sql.in(ids)} GROUP BY trade_id`,
+        `SELECT trade_id, MAX(episode_id) AS e FROM exit_signals
+          WHERE trade_id IN (SELECT value FROM json_each(?)) GROUP BY trade_id`,
       )
 
     /** Live exit intents of these trades, the given intents (being gated) left out. */
     const liveIntents = (tradeIds: ReadonlyArray<string>, gating: ReadonlyArray<string>) =>
-      byTrade(
+      byTrade<{ trade_id: string; n: number }>(
         tradeIds,
-        (ids) => sql<{ trade_id: string; n: number }>`
-          SELECT trade_id, COUNT(*) AS n FROM exit_intents
-          WHERE trade_id IN ${sql.in(ids)} AND intent_id NOT IN ${sql.in(gating.length > 0 ? gating : [""])}
-            AND state IN ${sql.in(liveIntentStates)} GROUP BY trade_id`,
+        `SELECT trade_id, COUNT(*) AS n FROM exit_intents
+          WHERE trade_id IN (SELECT value FROM json_each(?)) AND intent_id NOT IN (SELECT value FROM json_each(?))
+            AND state IN (SELECT value FROM json_each(?)) GROUP BY trade_id`,
+        JSON.stringify(gating),
+        JSON.stringify(liveIntentStates),
       )
 
     /**
@@ -203,11 +215,14 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
     const positionRoom = (accountId: string, symbol: string, exchange: string, product: Product, side: Side) =>
       Effect.gen(function* () {
         const broker = yield* brokers.forAccount(accountId)
-        const working = yield* Effect.orDie(
-          sql<{ client_tag: string; qty: number; filled_qty: number }>`
-            SELECT client_tag, qty, filled_qty FROM orders
-            WHERE account_id = ${accountId} AND symbol = ${symbol} AND product = ${product} AND purpose = 'EXIT'
-              AND side = ${side} AND status IN ('CREATED', 'SENT_TO_BROKER', 'PARTIAL')`,
+        const working = yield* select<{ client_tag: string; qty: number; filled_qty: number }>(
+          `SELECT client_tag, qty, filled_qty FROM orders
+            WHERE account_id = ? AND symbol = ? AND product = ? AND purpose = 'EXIT'
+              AND side = ? AND status IN ('CREATED', 'SENT_TO_BROKER', 'PARTIAL')`,
+          accountId,
+          symbol,
+          product,
+          side,
         )
         let unfilled = 0
         for (const o of working) {
@@ -371,7 +386,9 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
               }).pipe(Effect.annotateLogs({ accountId, symbol, product })),
             )
           },
-          { concurrency: "unbounded", discard: true },
+          // One position (a firing tick) runs in this fiber: a forked one would wait its turn behind
+          // every task queued on the scheduler, milliseconds on a busy engine.
+          { concurrency: groups.size > 1 ? "unbounded" : 1, discard: true },
         )
         return answers
       })

@@ -42,6 +42,7 @@ import {
   type UnitWrites,
   versionOf,
 } from "./Step.js"
+import { exitPath } from "./EngineScheduler.js"
 import { Limiter } from "./Limiter.js"
 import { type TimerEntry, TimerHeap } from "./TimerHeap.js"
 
@@ -541,6 +542,8 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
               Effect.zipRight(started, runEffect(handler, id, actorId, key, payload, maybeRan)),
             )
           }).pipe(
+            // Forked by the committer, but a broker call is not the exit path's to hurry.
+            Effect.withSchedulingPriority(0),
             Effect.ensuring(
               Effect.suspend(() => {
                 effectsInFlight--
@@ -706,7 +709,8 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
       }
     })
 
-    yield* FiberSet.run(fibers, committer)
+    // The committer runs ahead of other fibers (see `EngineScheduler`): every step waits for it.
+    yield* FiberSet.run(fibers, Effect.withSchedulingPriority(committer, exitPath))
     yield* FiberSet.run(fibers, timerLoop)
     if (config.archiveEveryMs > 0)
       yield* FiberSet.run(

@@ -7,11 +7,27 @@
  * signals, intents, orders, broker answers), the microtask queue never empties and no socket,
  * HTTP request or timer runs for seconds (10 s at 4,000 exits, measured). One shared queue with a
  * time slice bounds that wait to the slice plus the longest single task (a group commit).
+ *
+ * Tasks run lowest priority number first, and the choice is made again before every task: a fiber
+ * of the exit path (`exitPath`: the committer, the exit workers) woken in the middle of a round
+ * runs next, not behind every broker answer and tick already queued. Without it a firing tick's
+ * few fiber hops each waited behind a round of other work, milliseconds on a busy engine.
  */
-import { PriorityBuckets, type Scheduler, defaultShouldYield } from "effect/Scheduler"
+import { defaultShouldYield, type Scheduler } from "effect/Scheduler"
+
+/** The scheduling priority of the exit path's fibers (Effect's default is 0; lower runs first). */
+export const exitPath = -1
+
+interface Bucket {
+  readonly priority: number
+  tasks: Array<(() => void) | undefined>
+  head: number
+}
 
 export class EngineScheduler implements Scheduler {
-  private tasks = new PriorityBuckets()
+  /** By priority, lowest first. */
+  private readonly buckets: Array<Bucket> = []
+  private size = 0
   private running = false
   private sliceStarted = 0
 
@@ -20,7 +36,19 @@ export class EngineScheduler implements Scheduler {
   shouldYield = defaultShouldYield
 
   scheduleTask(task: () => void, priority: number): void {
-    this.tasks.scheduleTask(task, priority)
+    let bucket: Bucket | undefined
+    let i = 0
+    for (; i < this.buckets.length; i++) {
+      const b = this.buckets[i]!
+      if (b.priority === priority) bucket = b
+      if (b.priority >= priority) break
+    }
+    if (!bucket) {
+      bucket = { priority, tasks: [], head: 0 }
+      this.buckets.splice(i, 0, bucket)
+    }
+    bucket.tasks.push(task)
+    this.size++
     if (!this.running) {
       this.running = true
       this.sliceStarted = performance.now()
@@ -28,11 +56,30 @@ export class EngineScheduler implements Scheduler {
     }
   }
 
+  /** The next task: the first of the most urgent bucket that has one. */
+  private take(): (() => void) | undefined {
+    for (const b of this.buckets) {
+      if (b.head === b.tasks.length) continue
+      const task = b.tasks[b.head]
+      b.tasks[b.head++] = undefined
+      if (b.head === b.tasks.length) {
+        b.tasks = []
+        b.head = 0
+      }
+      this.size--
+      return task
+    }
+    return undefined
+  }
+
+  /**
+   * One round: as many tasks as were queued when it began (those queued meanwhile may run first
+   * if more urgent), then other microtasks (promise callbacks) get their turn, or the event loop
+   * once the slice is used up.
+   */
   private drain = (): void => {
-    const buckets = this.tasks.buckets
-    this.tasks.buckets = []
-    for (const [, toRun] of buckets) for (let i = 0; i < toRun.length; i++) toRun[i]!()
-    if (this.tasks.buckets.length === 0) {
+    for (let n = this.size; n > 0; n--) this.take()?.()
+    if (this.size === 0) {
       this.running = false
       return
     }

@@ -36,6 +36,13 @@ export class SqliteConnection extends Context.Tag("warden/SqliteConnection")<
      * touches those tables. Throws what SQLite throws.
      */
     readonly readNow: <A>(f: (db: Sqlite.Database) => A) => A
+    /**
+     * The rows of one query on those same tables, at once (see `readNow`), its statement prepared
+     * once per SQL text: the exit path's reads of the read models, which would otherwise wait their
+     * turn behind every commit queued before them. Pass a list as JSON and read it with
+     * `json_each(?)`, so that one statement serves any length.
+     */
+    readonly selectNow: <A extends object>(sql: string, params?: ReadonlyArray<unknown>) => ReadonlyArray<A>
   }
 >() {}
 
@@ -136,7 +143,16 @@ export const make = (options: SqliteOptions) =>
     })
     const use = <A>(f: (db: Sqlite.Database) => A) =>
       lock.withPermit(Effect.try({ try: () => f(db), catch: failed("Failed to run on the connection") }))
-    return { client, connection: SqliteConnection.of({ use, readNow: (f) => f(db) }) }
+    const selected = new Map<string, Sqlite.Statement>()
+    const selectNow = <A extends object>(sql: string, params: ReadonlyArray<unknown> = []) => {
+      let statement = selected.get(sql)
+      if (!statement) {
+        statement = db.prepare(sql)
+        selected.set(sql, statement)
+      }
+      return statement.all(...params) as ReadonlyArray<A>
+    }
+    return { client, connection: SqliteConnection.of({ use, readNow: (f) => f(db), selectNow }) }
   })
 
 /** The connection and its `SqlClient`, for the layer's scope. */

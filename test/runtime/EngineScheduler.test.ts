@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { Effect, Fiber, Queue } from "effect"
-import { EngineScheduler } from "../../src/runtime/EngineScheduler.js"
+import { EngineScheduler, exitPath } from "../../src/runtime/EngineScheduler.js"
 
 /**
  * A ring of 100 fibers with 10 messages going round for ever: each fiber wakes the next, so a task
@@ -55,5 +55,45 @@ describe("EngineScheduler", () => {
       scheduler.scheduleTask(() => resolve(), 2)
     })
     expect(order).toEqual(["a0", "c0", "b1"])
+  })
+
+  it("runs an exit-path task woken mid-round before the tasks already queued", async () => {
+    const scheduler = new EngineScheduler()
+    const order: Array<string> = []
+    await new Promise<void>((resolve) => {
+      // A broker answer wakes the committer while ticks are queued behind it.
+      scheduler.scheduleTask(() => {
+        order.push("answer")
+        scheduler.scheduleTask(() => order.push("committer"), exitPath)
+      }, 0)
+      for (let i = 0; i < 3; i++) scheduler.scheduleTask(() => order.push(`tick${i}`), 0)
+      scheduler.scheduleTask(() => resolve(), 0)
+    })
+    expect(order).toEqual(["answer", "committer", "tick0", "tick1", "tick2"])
+  })
+
+  it("gives the exit path's fibers their turn first while others keep the scheduler busy", async () => {
+    const scheduler = new EngineScheduler()
+    const rounds = { n: 0 }
+    const fibers = await Effect.runPromise(ring(rounds).pipe(Effect.withScheduler(scheduler)))
+    // Woken by a queue, as the committer is by the inbox: how many relay hops ran before it did.
+    const result = await Effect.runPromise(
+      Effect.gen(function* () {
+        const inbox = yield* Queue.unbounded<number>()
+        const urgent = yield* Effect.fork(
+          Effect.withSchedulingPriority(
+            Effect.map(Queue.take(inbox), () => rounds.n),
+            exitPath,
+          ),
+        )
+        yield* Effect.sleep("5 millis")
+        const before = rounds.n
+        yield* Queue.offer(inbox, 1)
+        return (yield* Fiber.join(urgent)) - before
+      }).pipe(Effect.withScheduler(scheduler)),
+    )
+    await Effect.runPromise(Fiber.interruptAll(fibers))
+    // The ring's ten messages are always ready; at the default priority the waiter would queue behind them.
+    expect(result).toBeLessThanOrEqual(10)
   })
 })
