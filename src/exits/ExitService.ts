@@ -23,6 +23,7 @@ import { TickHub } from "../market/TickHub.js"
 import { shapeOrder } from "../orders/OrderShaping.js"
 import { ActorRuntime } from "../runtime/ActorRuntime.js"
 import { Ids } from "../runtime/Ids.js"
+import { SqliteConnection } from "../store/SqliteConnection.js"
 import { ExitConfig, instrumentOf } from "./ExitConfig.js"
 import { ExitQualification, liveIntentStates } from "./ExitQualification.js"
 import { ExitSettings } from "./ExitSettings.js"
@@ -98,6 +99,7 @@ export class ExitService extends Effect.Service<ExitService>()("warden/ExitServi
   effect: Effect.gen(function* () {
     const rt = yield* ActorRuntime
     const sql = yield* SqlClient.SqlClient
+    const conn = yield* SqliteConnection
     const ids = yield* Ids
     const hub = yield* TickHub
     const brokers = yield* Brokers
@@ -107,24 +109,33 @@ export class ExitService extends Effect.Service<ExitService>()("warden/ExitServi
     // One request at a time: the execution guard reads, then places; two at once would both pass.
     const oneAtATime = yield* Effect.makeSemaphore(1)
 
+    // The read models (orders, intents, trades) are written only by the runtime's commit: read at
+    // once, as the exit gates read them (`SqliteConnection.selectNow`), not queued behind commits.
     const exitWorking = (accountId: string, p: BrokerPosition) =>
-      Effect.gen(function* () {
-        const orders = yield* sql<{ id: string }>`
-          SELECT order_id AS id FROM orders WHERE account_id = ${accountId} AND symbol = ${p.symbol}
-          AND product = ${p.product} AND purpose = 'EXIT' AND status IN ('CREATED', 'SENT_TO_BROKER', 'PARTIAL') LIMIT 1`
+      Effect.sync(() => {
+        const orders = conn.selectNow<{ id: string }>(
+          `SELECT order_id AS id FROM orders WHERE account_id = ? AND symbol = ?
+          AND product = ? AND purpose = 'EXIT' AND status IN ('CREATED', 'SENT_TO_BROKER', 'PARTIAL') LIMIT 1`,
+          [accountId, p.symbol, p.product],
+        )
         if (orders.length > 0) return orders[0]!.id
-        const intents = yield* sql<{ id: string }>`
-          SELECT i.intent_id AS id FROM exit_intents i JOIN trades t ON t.trade_id = i.trade_id
-          WHERE i.user_broker_id = ${accountId} AND i.symbol = ${p.symbol} AND t.product = ${p.product}
-          AND i.state IN ${sql.in(liveIntentStates)} LIMIT 1`
+        // By symbol (`+` keeps SQLite off the account's index, which holds every intent it ever had).
+        const intents = conn.selectNow<{ id: string }>(
+          `SELECT i.intent_id AS id FROM exit_intents i JOIN trades t ON t.trade_id = i.trade_id
+          WHERE +i.user_broker_id = ? AND i.symbol = ? AND t.product = ?
+          AND i.state IN (SELECT value FROM json_each(?)) LIMIT 1`,
+          [accountId, p.symbol, p.product, JSON.stringify(liveIntentStates)],
+        )
         return intents[0]?.id ?? null
-      }).pipe(Effect.orDie)
+      })
 
     const openTrades = (accountId: string, p: BrokerPosition) =>
       Effect.gen(function* () {
-        const rows = yield* Effect.orDie(sql<{ trade_id: string }>`
-          SELECT trade_id FROM trades WHERE account_id = ${accountId} AND symbol = ${p.symbol}
-          AND product = ${p.product} AND status <> 'CLOSED' ORDER BY opened_at, trade_id`)
+        const rows = conn.selectNow<{ trade_id: string }>(
+          `SELECT trade_id FROM trades WHERE account_id = ? AND symbol = ?
+          AND product = ? AND status <> 'CLOSED' ORDER BY opened_at, trade_id`,
+          [accountId, p.symbol, p.product],
+        )
         const out: Array<{ id: string; state: string; c: TradeContext }> = []
         for (const r of rows) {
           const v = yield* rt.view(r.trade_id)

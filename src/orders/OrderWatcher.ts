@@ -35,7 +35,7 @@ export interface KnownOrder {
   readonly avgPrice: number
 }
 
-/** States in which a broker's word settles a send with no answer. In awaitingAck the placement's own answer is on its way. */
+/** States in which a broker's word settles a send with no answer (in awaitingAck the placement's own answer is on its way). */
 const unresolved = new Set(["SENT_TO_BROKER.unknown", "SENT_TO_BROKER.lookupWait"])
 const finalStates = new Set(["EXECUTED", "FAILED"])
 
@@ -64,9 +64,10 @@ export const eventsFor = (known: KnownOrder, u: Update): Array<OutcomeEvent> => 
   if (u.status === "CANCELLED" && !known.state.startsWith("CANCELLED"))
     events.push({ type: "broker.cancelled", reason })
   if (u.status === "EXPIRED" && !known.state.startsWith("EXPIRED")) events.push({ type: "broker.expired" })
-  if (u.status === "REJECTED" && !unresolved.has(known.state) && known.state !== "SENT_TO_BROKER.awaitingAck") {
-    events.push({ type: "broker.rejected", reason })
-  }
+  // Also while awaiting the ack: an exchange's reject right after the broker accepted (RMS, price
+  // band) can come on the stream before the placement's answer is committed. Dropped, it waited for
+  // the next poll; the answer that follows (accepted) is then refused by the FAILED order.
+  if (u.status === "REJECTED" && !unresolved.has(known.state)) events.push({ type: "broker.rejected", reason })
   return events
 }
 

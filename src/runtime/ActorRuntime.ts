@@ -13,6 +13,7 @@ import {
   Deferred,
   Effect,
   Either,
+  FiberRef,
   FiberSet,
   Layer,
   Option,
@@ -156,6 +157,8 @@ export class ActorRuntime extends Context.Tag("warden/ActorRuntime")<
 interface Item {
   readonly env: Envelope
   readonly done: Deferred.Deferred<StepOutcome> | null
+  /** Offered by a fiber of the exit path (`EngineScheduler.exitPath`): committed without waiting to batch. */
+  readonly urgent?: boolean
   /** How many times this envelope was offered again after a failed commit. */
   readonly attempt?: number
 }
@@ -684,6 +687,7 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
         const first = yield* Queue.take(inbox)
         busy++
         if (config.groupCommitDelayMs > 0) yield* Effect.sleep(`${config.groupCommitDelayMs} millis`)
+        else if (!first.urgent) yield* Effect.yieldNow({ priority: 0 })
         const rest = yield* Queue.takeUpTo(inbox, config.groupCommitRowsMax - 1)
         yield* processGroup([first, ...rest]).pipe(
           Effect.catchAllCause((cause) =>
@@ -709,7 +713,9 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
       }
     })
 
-    // The committer runs ahead of other fibers (see `EngineScheduler`): every step waits for it.
+    // The committer runs at the exit path's priority (see `EngineScheduler`), so that a firing
+    // tick's steps are taken at once; any other first envelope makes it yield once at the normal
+    // priority, so that the fibers already queued can add theirs to the group (group commit).
     yield* FiberSet.run(fibers, Effect.withSchedulingPriority(committer, exitPath))
     yield* FiberSet.run(fibers, timerLoop)
     if (config.archiveEveryMs > 0)
@@ -721,10 +727,12 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
       )
     for (const p of pending) yield* startEffect(p.id, p.actor_id, p.effect, p.idem_key, p.payload, true)
 
+    const offeredUrgently = Effect.map(FiberRef.get(FiberRef.currentSchedulingPriority), (p) => p < 0)
+
     const offer = (env: Envelope) =>
       Effect.gen(function* () {
         const done = yield* Deferred.make<StepOutcome>()
-        yield* Queue.offer(inbox, { env, done })
+        yield* Queue.offer(inbox, { env, done, urgent: yield* offeredUrgently })
         return yield* Deferred.await(done)
       })
 
@@ -739,13 +747,14 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
       offerAll: (steps) =>
         Effect.gen(function* () {
           const items: Array<Item & { readonly done: Deferred.Deferred<StepOutcome> }> = []
+          const urgent = yield* offeredUrgently
           for (const s of steps) {
             const done = yield* Deferred.make<StepOutcome>()
             const env: Envelope =
               "create" in s
                 ? { actorId: s.actorId, event: null, cause: s.cause ?? null, create: s.create }
                 : { actorId: s.actorId, event: s.event, cause: s.cause ?? null }
-            items.push({ env, done })
+            items.push({ env, done, urgent })
           }
           yield* Queue.offerAll(inbox, items)
           return yield* Effect.forEach(items, (i) => Deferred.await(i.done))

@@ -60,6 +60,14 @@ describe("eventsFor", () => {
     ])
   })
 
+  it("rejects an order the exchange rejected right after the broker accepted, even before the ack is committed", () => {
+    const awaitingAck = { state: "SENT_TO_BROKER.awaitingAck", filledQty: 0, avgPrice: 0 }
+    expect(eventsFor(awaitingAck, update({ status: "REJECTED", reason: "RMS: price band" }))).toEqual([
+      { type: "broker.rejected", reason: "RMS: price band" },
+    ])
+    expect(eventsFor(awaitingAck, update({ status: "OPEN" }))).toEqual([])
+  })
+
   it("changes nothing on an order that is already final", () => {
     expect(
       eventsFor({ state: "EXECUTED", filledQty: 65, avgPrice: 1 }, update({ status: "FILLED", filledQty: 65 })),

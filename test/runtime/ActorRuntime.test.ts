@@ -2,6 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, type Layer, Option, Queue } from "effect"
 import { ActorRuntime } from "../../src/runtime/ActorRuntime.js"
+import { EngineScheduler } from "../../src/runtime/EngineScheduler.js"
 import { orderInput, testEngine } from "../fixtures/TestEngine.js"
 
 const run = <A, E>(layer: Layer.Layer<any, any, never>, eff: Effect.Effect<A, E, any>) =>
@@ -205,6 +206,28 @@ describe("ActorRuntime", () => {
     // Sent and never answered, it does time out: a full 100 ms after it left, not before.
     expect(out.timedOut).toHaveLength(1)
     expect(out.timedOut[0]!.at).toBeGreaterThanOrEqual(out.releasedAt + 100)
+  })
+
+  it("on the engine scheduler, steps offered by many fibers at once still share group commits", async () => {
+    const t = testEngine()
+    const program = Effect.gen(function* () {
+      const rt = yield* ActorRuntime
+      const sub = yield* rt.subscribe
+      yield* Effect.forEach(
+        Array.from({ length: 200 }, (_, i) => `o${i}`),
+        (id) => rt.spawn("order", id, orderInput(id)),
+        { concurrency: "unbounded", discard: true },
+      )
+      // One group's transitions are published with the same commit time.
+      return new Set(Array.from(yield* Queue.takeAll(sub), (tr) => tr.committedAt)).size
+    })
+    // The whole engine on the scheduler, the runtime's committer included.
+    const groups = await Effect.runPromise(
+      Effect.scoped(program.pipe(Effect.provide(t.layer))).pipe(Effect.withScheduler(new EngineScheduler())),
+    )
+    // The committer runs at the exit path's priority, but yields once to let the queued fibers add
+    // their steps; without that each spawn would be a commit (and an fsync) of its own.
+    expect(groups).toBeLessThanOrEqual(10)
   })
 
   it("journals an event the machine does not accept as refused, with the reason, and changes nothing else", async () => {
