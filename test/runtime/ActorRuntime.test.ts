@@ -2,11 +2,30 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, type Layer, Option, Queue } from "effect"
 import { ActorRuntime } from "../../src/runtime/ActorRuntime.js"
+import type { EffectHandler } from "../../src/runtime/EffectHandlers.js"
 import { EngineScheduler } from "../../src/runtime/EngineScheduler.js"
 import { orderInput, testEngine } from "../fixtures/TestEngine.js"
 
 const run = <A, E>(layer: Layer.Layer<any, any, never>, eff: Effect.Effect<A, E, any>) =>
   Effect.runPromise(Effect.scoped(eff.pipe(Effect.provide(layer))) as Effect.Effect<A, E, never>)
+
+type Place = EffectHandler["run"]
+
+/**
+ * The ledger broker with placements in lanes of `effectsInFlightMax` calls each: `place` wraps the
+ * ledger's own placement (to hold or drop some calls), `lane` names a call's lane.
+ */
+const laneEngine = (
+  effectsInFlightMax: number,
+  place: (ledgerPlace: Place) => Place,
+  lane: NonNullable<EffectHandler["lane"]>,
+) =>
+  testEngine({
+    runtime: { effectsInFlightMax },
+    handlers: (ledger) => ({
+      "broker.place": { ...ledger.handlers["broker.place"]!, run: place(ledger.handlers["broker.place"]!.run), lane },
+    }),
+  })
 
 describe("ActorRuntime", () => {
   it("commits a spawn and a placement, runs the effect after commit, and feeds its outcome back", async () => {
@@ -128,20 +147,13 @@ describe("ActorRuntime", () => {
   })
 
   it("effects run in lanes: calls stuck at one account never hold up another account's order", async () => {
-    const t = testEngine({
-      runtime: { effectsInFlightMax: 2 },
-      handlers: (ledger) => ({
-        "broker.place": {
-          ...ledger.handlers["broker.place"]!,
-          // Account A's broker never answers (down, or a session waiting for a new token).
-          run: (payload, ctx) =>
-            (payload as { accountId: string }).accountId === "A"
-              ? Effect.never
-              : ledger.handlers["broker.place"]!.run(payload, ctx),
-          lane: (payload) => (payload as { accountId: string }).accountId,
-        },
-      }),
-    })
+    const t = laneEngine(
+      2,
+      // Account A's broker never answers (down, or a session waiting for a new token).
+      (place) => (payload, ctx) =>
+        (payload as { accountId: string }).accountId === "A" ? Effect.never : place(payload, ctx),
+      (payload) => (payload as { accountId: string }).accountId,
+    )
     const state = await run(
       t.layer,
       Effect.gen(function* () {
@@ -165,20 +177,13 @@ describe("ActorRuntime", () => {
 
   it("an order queued behind its lane's in-flight limit gets its whole ack timeout from when its call leaves", async () => {
     const release = Effect.runSync(Deferred.make<void>())
-    const t = testEngine({
-      runtime: { effectsInFlightMax: 1 },
-      handlers: (ledger) => ({
-        "broker.place": {
-          ...ledger.handlers["broker.place"]!,
-          // The lane's one call slot: "first" holds it until released; "queued" is then sent and never answered.
-          run: (payload, ctx) =>
-            ctx.actorId === "first"
-              ? Effect.zipRight(Deferred.await(release), ledger.handlers["broker.place"]!.run(payload, ctx))
-              : Effect.never,
-          lane: () => "U1",
-        },
-      }),
-    })
+    const t = laneEngine(
+      1,
+      // The lane's one call slot: "first" holds it until released; "queued" is then sent and never answered.
+      (place) => (payload, ctx) =>
+        ctx.actorId === "first" ? Effect.zipRight(Deferred.await(release), place(payload, ctx)) : Effect.never,
+      () => "U1",
+    )
     const out = await run(
       t.layer,
       Effect.gen(function* () {
