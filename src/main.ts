@@ -145,8 +145,12 @@ const instrumentsOf = (config: EngineConfig): Instruments =>
  */
 export const serverLayer = (config: WardenConfig) => {
   const instrumentList = Instruments.fromList(config.market.instruments)
+  // The simulated market opens at its start prices: the paper broker knows them before the first tick.
+  const openingPrices = config.market.simulated
+    ? new Map(config.market.instruments.map((i) => [i.symbol, i.startPrice]))
+    : undefined
   const paperAccounts = config.accounts.flatMap((a) =>
-    a.broker === "paper" ? [{ accountId: a.id, capital: a.capital, instruments: instrumentList }] : [],
+    a.broker === "paper" ? [{ accountId: a.id, capital: a.capital, instruments: instrumentList, openingPrices }] : [],
   )
   const liveAccounts = config.accounts.flatMap((a): Array<LiveAccount> => {
     if (a.broker === "shoonya") {

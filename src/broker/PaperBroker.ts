@@ -103,6 +103,12 @@ export interface PaperBrokerOptions {
   readonly startMs?: number
   /** Order ids are `<prefix>-000001`; `P-<accountId>` by default. */
   readonly orderIdPrefix?: string
+  /**
+   * The price each symbol opens at, known before the feed's first tick (a simulated market's start
+   * prices): a MARKET order the engine resumes at start-up, ahead of the feed, fills at it rather
+   * than being refused for want of a price. The last fill's price wins over it.
+   */
+  readonly openingPrices?: ReadonlyMap<string, number>
 }
 
 /** A paper account's broker: the port plus the simulation's controls. */
@@ -155,7 +161,12 @@ const publicOrder = (o: PaperOrder): BrokerOrder => ({
   updatedAt: o.updatedAt,
 })
 
-const bookStateOf = (accountId: string, idPrefix: string, books: StoredBooks): BookState => {
+const bookStateOf = (
+  accountId: string,
+  idPrefix: string,
+  books: StoredBooks,
+  openingPrices: ReadonlyMap<string, number> = new Map(),
+): BookState => {
   const orders = new Map(books.orders.map((o) => [o.brokerOrderId, o]))
   const working = books.orders.filter((o) => isWorking(o.status))
   return {
@@ -171,7 +182,7 @@ const bookStateOf = (accountId: string, idPrefix: string, books: StoredBooks): B
     holdings: new Map(books.holdings.map((h) => [holdingKey(h.symbol, h.exchange), h])),
     // The last price each symbol traded at, until the feed's next tick: a MARKET order right after
     // a restart fills at it rather than being refused for want of a price.
-    ltp: new Map(books.fills.map((f) => [f.symbol, f.price])),
+    ltp: new Map([...openingPrices, ...books.fills.map((f) => [f.symbol, f.price] as const)]),
   }
 }
 
@@ -248,7 +259,12 @@ const makeCore = (options: PaperBrokerOptions) =>
     const core: Core = {
       options,
       faults,
-      state: bookStateOf(options.accountId, options.orderIdPrefix ?? `P-${options.accountId}`, books),
+      state: bookStateOf(
+        options.accountId,
+        options.orderIdPrefix ?? `P-${options.accountId}`,
+        books,
+        options.openingPrices,
+      ),
       store,
       channel: yield* makeUpdateChannel({ random, clock, faults, startMs: options.startMs ?? started }),
       permit: new Limiter(1),

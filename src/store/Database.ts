@@ -8,6 +8,7 @@ import { dirname } from "node:path"
 import * as SqlClient from "@effect/sql/SqlClient"
 import Sqlite from "better-sqlite3"
 import { Cause, Data, Effect, Layer } from "effect"
+import { backgroundCheckpoints } from "./Checkpointer.js"
 import { runMigrations } from "./Migrations.js"
 import * as SqliteConnection from "./SqliteConnection.js"
 
@@ -19,6 +20,11 @@ export interface DatabaseConfig {
   /** Opens without writing and without migrating (audits of a copied file). */
   readonly readonly?: boolean
   readonly migrationsDir?: string
+  /**
+   * WAL checkpoints in a worker thread (the default for a writable file, see `Checkpointer`), or
+   * inside whichever commit crosses SQLite's threshold (its own, `inline`).
+   */
+  readonly checkpoints?: "background" | "inline"
 }
 
 /** The database could not be opened or migrated. */
@@ -77,10 +83,17 @@ export const databaseLayer = (
     readonly: config.readonly ?? false,
     prepareCacheSize: 500,
   })
-  const setup = Layer.effectDiscard(
+  const setup = Layer.scopedDiscard(
     Effect.gen(function* () {
       yield* pragmas(config)
-      if (!config.readonly) yield* migrate(config)
+      if (config.readonly) return
+      yield* migrate(config)
+      if (config.filename !== ":memory:" && (config.checkpoints ?? "background") === "background")
+        yield* backgroundCheckpoints(config.filename).pipe(
+          Effect.mapError(
+            (cause) => new DatabaseError({ stage: "open", filename: config.filename, message: errorText(cause) }),
+          ),
+        )
     }),
   )
   return Layer.unwrapEffect(Effect.as(probe(config), Layer.provideMerge(setup, client)))

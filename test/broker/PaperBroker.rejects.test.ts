@@ -94,6 +94,14 @@ describe("paper broker rejects", () => {
     }).pipe(Effect.provide(dbOn(freshDbFile()))),
   )
 
+  it.scoped("a MARKET order before any tick fills at the market's opening price when the broker knows one", () =>
+    Effect.gen(function* () {
+      const b = yield* paper({ openingPrices: new Map([["NIFTY26MARFUT", 22_000]]) })
+      const { brokerOrderId } = yield* b.place(request("t1"))
+      expect(yield* b.order(brokerOrderId)).toMatchObject({ status: "FILLED", avgPrice: 22_000 })
+    }).pipe(Effect.provide(dbOn(freshDbFile()))),
+  )
+
   it.scoped("a stop-limit with its limit on the wrong side of its trigger is rejected", () =>
     Effect.gen(function* () {
       const b = yield* paper()
