@@ -1,6 +1,8 @@
 /**
  * ExitIntent: one decision to exit a trade on one account, for one reason, in one exit episode,
- * and the outcome of acting on it.
+ * and the outcome of acting on it. A position's exit (an exit request over a broker position that
+ * several of the engine's trades make up) is one intent over all of them, its `members`, oldest
+ * first: one order per position instead of one per trade. It is keyed by its first trade.
  *
  * PENDING → APPROVED / REJECTED; APPROVED → PLACED → FILLED / FAILED. The operational gates are
  * engine code; they answer with `gate.approved` or `gate.rejected`. An approval either executes
@@ -28,7 +30,10 @@
  *   has ended, so nothing the intent placed is still working when the trade hears of it.
  * - The trade hears `exit.started` only for an executed approval, then exactly one of
  *   `exit.filled` (FILLED) or `exit.failed` (FAILED), with the totals over all slices. A rejection
- *   tells the trade nothing: it never left OPEN.
+ *   tells the trade nothing: it never left OPEN. A position's exit tells each member the same,
+ *   with its own share: on FILLED its whole quantity, on FAILED what filled shared out oldest
+ *   first (FIFO), all at the intent's average price. Members that do not sum to qty, or do not
+ *   start with `tradeId`, make the approval malformed (REJECTED, never executed).
  * - FILLED, FAILED and REJECTED are final; APPROVED.dark never changes again.
  * - A cancel after the approval is the orders' to make: `cmd.cancel` is forwarded to every slice
  *   still working, and the intent ends when they report how they ended.
@@ -40,7 +45,7 @@
  * `orderId`) replays to the same snapshot it stored.
  */
 import { assign, setup } from "xstate"
-import { type Declared, declare, declared } from "../src/domain/Declared.js"
+import { type Declared, type DeclaredSend, declare, declared } from "../src/domain/Declared.js"
 import type { ExitReason, OrderType, Product, Side } from "../src/domain/Trading.js"
 import type { OrderInput } from "./OrderMachine.js"
 
@@ -64,7 +69,16 @@ export interface ExitIntentInput {
   readonly episodeId: number
   /** Epoch ms of creation. */
   readonly createdAt: number
+  /**
+   * A position's exit: the trades of one position this intent exits together with one order (or one
+   * per slice), oldest first, each with the quantity it exits. The first is `tradeId`, whose signal
+   * and episode key the intent; the quantities sum to `qty`. Absent: the intent exits `tradeId` alone.
+   */
+  readonly members?: ReadonlyArray<ExitMember>
 }
+
+/** A trade a position's exit closes, and the quantity it closes of it. */
+export type ExitMember = { readonly tradeId: string; readonly qty: number }
 
 /** One order of an approval: its id, its broker tag and its quantity. */
 export interface SliceOrder {
@@ -158,6 +172,24 @@ export function slicesOf(c: ExitIntentContext): ReadonlyArray<ExitSlice> {
   ]
 }
 
+/** The trades the intent exits, oldest first: its members, or its one trade for the whole qty. */
+export function membersOf(c: Pick<ExitIntentInput, "tradeId" | "qty" | "members">): ReadonlyArray<ExitMember> {
+  return c.members ?? [{ tradeId: c.tradeId, qty: c.qty }]
+}
+
+/**
+ * A filled quantity shared out over the members, oldest first (FIFO): each member's share never
+ * exceeds its own quantity, and the shares sum to `filledQty` (at most the intent's qty).
+ */
+export function allocation(members: ReadonlyArray<ExitMember>, filledQty: number): ReadonlyArray<ExitMember> {
+  let left = filledQty
+  return members.map((m) => {
+    const qty = Math.min(m.qty, Math.max(0, left))
+    left -= qty
+    return { tradeId: m.tradeId, qty }
+  })
+}
+
 /**
  * The slices after a fill, or null when it is not a new fill of one of them that fits. A cancelled
  * or expired order can still fill late, and that fill counts; a FAILED order never fills again.
@@ -218,7 +250,18 @@ function malformation(c: ExitIntentContext, a: Approval): string | null {
   if (new Set(a.slices.map((s) => s.orderId)).size !== a.slices.length) return "the approval names an order twice"
   if (a.slices.some((s) => !Number.isInteger(s.qty) || s.qty <= 0)) return "a slice's quantity is not positive"
   const total = a.slices.reduce((n, s) => n + s.qty, 0)
-  return total === c.qty ? null : `the slices make ${total}, the intent exits ${c.qty}`
+  if (total !== c.qty) return `the slices make ${total}, the intent exits ${c.qty}`
+  return membersMalformation(c)
+}
+
+/** Why a position's members do not make the intent, or null. */
+function membersMalformation(c: ExitIntentContext): string | null {
+  if (c.members === undefined) return null
+  if (c.members.length === 0 || c.members[0]!.tradeId !== c.tradeId) return "the members do not start with the trade"
+  if (new Set(c.members.map((m) => m.tradeId)).size !== c.members.length) return "the members name a trade twice"
+  if (c.members.some((m) => !Number.isInteger(m.qty) || m.qty <= 0)) return "a member's quantity is not positive"
+  const total = c.members.reduce((n, m) => n + m.qty, 0)
+  return total === c.qty ? null : `the members make ${total}, the intent exits ${c.qty}`
 }
 
 const intentSetup = setup({
@@ -299,6 +342,16 @@ const intentSetup = setup({
     })),
   },
 })
+
+/** Tells each trade of `shares` (the members, or their shares of a fill) the event made for it. */
+const tellMembers = (
+  shares: (c: ExitIntentContext) => ReadonlyArray<ExitMember>,
+  eventOf: (c: ExitIntentContext, m: ExitMember) => DeclaredSend["event"],
+) =>
+  intentSetup.enqueueActions(({ context, enqueue }) => {
+    for (const m of shares(context))
+      enqueue({ type: "notifyTrade", params: declare.send(m.tradeId, eventOf(context, m)) })
+  })
 
 /**
  * A slice that ended short, or fully (APPROVED.live and PLACED alike): the last end decides the
@@ -403,15 +456,7 @@ export const ExitIntentMachine = intentSetup.createMachine({
                   enqueue({ type: "sendOrder", params: declare.send(s.orderId, { type: "cmd.place" }) })
                 }
               }),
-              {
-                type: "notifyTrade",
-                params: ({ context }) =>
-                  declare.send(context.tradeId, {
-                    type: "exit.started",
-                    intentId: context.intentId,
-                    reason: context.exitReason,
-                  }),
-              },
+              tellMembers(membersOf, (c) => ({ type: "exit.started", intentId: c.intentId, reason: c.exitReason })),
             ],
           },
           { target: "APPROVED.dark", actions: { type: "recordApproval", params: approvalOf } },
@@ -502,34 +547,31 @@ export const ExitIntentMachine = intentSetup.createMachine({
     FILLED: {
       type: "final",
       tags: ["terminal"],
-      entry: {
-        type: "notifyTrade",
-        params: ({ context }) =>
-          declare.send(context.tradeId, {
-            type: "exit.filled",
-            intentId: context.intentId,
-            qty: context.filledQty,
-            avgPrice: context.avgPrice,
-            reason: context.exitReason,
-          }),
-      },
+      // Each member closes its own quantity at the intent's average price.
+      entry: tellMembers(membersOf, (c, m) => ({
+        type: "exit.filled",
+        intentId: c.intentId,
+        qty: m.qty,
+        avgPrice: c.avgPrice,
+        reason: c.exitReason,
+      })),
     },
     // What the slices filled before the failure is reported to the trade: that part of the
     // position is gone, the rest stays the trade's.
     FAILED: {
       type: "final",
       tags: ["terminal"],
-      entry: {
-        type: "notifyTrade",
-        params: ({ context }) =>
-          declare.send(context.tradeId, {
-            type: "exit.failed",
-            intentId: context.intentId,
-            reason: context.error,
-            filledQty: context.filledQty,
-            avgPrice: context.avgPrice,
-          }),
-      },
+      // A position's exit shares what filled out over its members, oldest first.
+      entry: tellMembers(
+        (c) => allocation(membersOf(c), c.filledQty),
+        (c, m) => ({
+          type: "exit.failed",
+          intentId: c.intentId,
+          reason: c.error,
+          filledQty: m.qty,
+          avgPrice: m.qty > 0 ? c.avgPrice : 0,
+        }),
+      ),
     },
     REJECTED: {
       type: "final",

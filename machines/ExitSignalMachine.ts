@@ -15,7 +15,7 @@
 import { assign, setup } from "xstate"
 import { type Declared, declare, declared } from "../src/domain/Declared.js"
 import type { ExitReason, Product, Side } from "../src/domain/Trading.js"
-import type { ExitIntentInput } from "./ExitIntentMachine.js"
+import type { ExitIntentInput, ExitMember } from "./ExitIntentMachine.js"
 
 /** Bumped whenever a change to this machine makes old snapshots need a migration. */
 export const exitSignalMachineVersion = "exitSignal@1"
@@ -35,6 +35,11 @@ export interface ExitSignalInput {
   readonly detectedAt: number
   /** How long after publishing no new episode may start for this trade and reason. */
   readonly cooldownMs: number
+  /**
+   * A position's exit (an exit request over several trades of one position): the trades its intent
+   * exits together, this signal's trade first, each with its quantity (see `ExitIntentInput`).
+   */
+  readonly members?: ReadonlyArray<ExitMember>
 }
 
 export interface ExitSignalContext extends ExitSignalInput {
@@ -153,6 +158,7 @@ function intentSpawnOf(c: ExitSignalContext, p: Publish): Declared {
     exitReason: c.exitReason,
     episodeId: c.episodeId,
     createdAt: p.at,
+    ...(c.members ? { members: c.members } : {}),
   } satisfies ExitIntentInput
   return declare.spawn("exitIntent", p.intentId, input)
 }

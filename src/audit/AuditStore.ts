@@ -221,9 +221,18 @@ export class AuditStore extends Effect.Service<AuditStore>()("warden/AuditStore"
       /** An exit intent's links. */
       intent: (id: string) =>
         Effect.map(sql<IntentLinkRow>`SELECT ${intentCols} FROM exit_intents WHERE intent_id = ${id}`, (r) => r[0]),
-      /** The exit intents of a trade. */
+      /** The exit intents of a trade: its own, and the positions' exits it is a member of. */
       intentsOfTrade: (tradeId: string) =>
-        sql<IntentLinkRow>`SELECT ${intentCols} FROM exit_intents WHERE trade_id = ${tradeId} ORDER BY created_at`,
+        sql<IntentLinkRow>`SELECT ${intentCols} FROM exit_intents WHERE intent_id IN (
+          SELECT intent_id FROM exit_intents WHERE trade_id = ${tradeId}
+          UNION SELECT intent_id FROM exit_intent_members WHERE trade_id = ${tradeId}) ORDER BY created_at`,
+      /** The trades a position's exit intent exits besides its own (`trade_id`), oldest first. */
+      membersOfIntent: (intentId: string) =>
+        Effect.map(
+          sql<{ trade_id: string }>`SELECT m.trade_id FROM exit_intent_members m JOIN exit_intents i
+            ON i.intent_id = m.intent_id WHERE m.intent_id = ${intentId} AND m.trade_id <> i.trade_id`,
+          (rows) => rows.map((r) => r.trade_id),
+        ),
       /** An exit signal's links. */
       signal: (id: string) =>
         Effect.map(sql<SignalLinkRow>`SELECT ${signalCols} FROM exit_signals WHERE signal_id = ${id}`, (r) => r[0]),

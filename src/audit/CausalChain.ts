@@ -195,6 +195,7 @@ const columnLinks = (store: Store, self: AuditActorRow, up: Links, down: Links) 
       const i = yield* store.intent(id)
       up.add(i?.signal_id, "signal that published this intent")
       up.add(i?.trade_id, "trade this intent exits")
+      for (const t of yield* store.membersOfIntent(id)) up.add(t, "trade this intent exits with the position")
       for (const o of yield* store.ordersOf([id])) down.add(o.order_id, "order placed by this intent")
     }
     if (self.actor_type === "exitSignal") {

@@ -154,7 +154,9 @@ export class DashboardViews extends Effect.Service<DashboardViews>()("warden/Das
     const tradeQuery = (where: "open" | "closed") =>
       sql<TradeSql>`
         SELECT t.*, o.order_id AS entry_order_id,
-          (SELECT GROUP_CONCAT(intent_id) FROM (SELECT intent_id FROM exit_intents i WHERE i.trade_id = t.trade_id ORDER BY i.created_at DESC)) AS intent_ids
+          (SELECT GROUP_CONCAT(intent_id) FROM (SELECT i.intent_id FROM exit_intents i WHERE i.trade_id = t.trade_id
+            OR i.intent_id IN (SELECT m.intent_id FROM exit_intent_members m WHERE m.trade_id = t.trade_id)
+            ORDER BY i.created_at DESC)) AS intent_ids
         FROM trades t LEFT JOIN trade_openings o ON o.trade_id = t.trade_id
         WHERE ${where === "open" ? sql`t.status <> 'CLOSED'` : sql`t.status = 'CLOSED'`}
         ORDER BY ${where === "open" ? sql`t.opened_at DESC` : sql`t.closed_at DESC`}

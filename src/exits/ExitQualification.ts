@@ -15,7 +15,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Metric, Option } from "effect"
-import type { ExitIntentContext } from "../../machines/ExitIntentMachine.js"
+import { type ExitIntentContext, type ExitMember, membersOf } from "../../machines/ExitIntentMachine.js"
 import type { ExitSignalInput } from "../../machines/ExitSignalMachine.js"
 import type { TradeContext } from "../../machines/TradeMachine.js"
 import { exitSideOf, type Product, type Side } from "../domain/Trading.js"
@@ -87,6 +87,8 @@ interface IntentTerms {
   readonly exchange: string
   readonly side: Side
   readonly qty: number
+  /** A position's exit: every trade it exits, this intent's trade first (see `ExitIntentInput`). */
+  readonly members?: ReadonlyArray<ExitMember>
 }
 
 const notEligible = (reason: NotEligibleReason, detail: string): Qualified => ({ _tag: "NotEligible", reason, detail })
@@ -195,13 +197,21 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
           WHERE trade_id IN (SELECT value FROM json_each(?)) GROUP BY trade_id`,
       )
 
-    /** Live exit intents of these trades, the given intents (being gated) left out. */
+    /**
+     * Live exit intents of these trades, the given intents (being gated) left out: the trades' own,
+     * and the positions' exits they are members of.
+     */
     const liveIntents = (tradeIds: ReadonlyArray<string>, gating: ReadonlyArray<string>) =>
       byTrade<{ trade_id: string; n: number }>(
         tradeIds,
-        `SELECT trade_id, COUNT(*) AS n FROM exit_intents
-          WHERE trade_id IN (SELECT value FROM json_each(?)) AND intent_id NOT IN (SELECT value FROM json_each(?))
-            AND state IN (SELECT value FROM json_each(?)) GROUP BY trade_id`,
+        `SELECT trade_id, COUNT(*) AS n FROM (
+            SELECT trade_id, intent_id, state FROM exit_intents WHERE trade_id IN (SELECT value FROM json_each(?))
+            UNION
+            SELECT m.trade_id, m.intent_id, i.state FROM exit_intent_members m
+              JOIN exit_intents i ON i.intent_id = m.intent_id WHERE m.trade_id IN (SELECT value FROM json_each(?)))
+          WHERE intent_id NOT IN (SELECT value FROM json_each(?)) AND state IN (SELECT value FROM json_each(?))
+          GROUP BY trade_id`,
+        JSON.stringify(tradeIds),
         JSON.stringify(gating),
         JSON.stringify(liveIntentStates),
       )
@@ -250,7 +260,7 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
     ) =>
       Effect.gen(function* () {
         const first = group[0]!.terms
-        const tradeIds = group.map((g) => g.terms.tradeId)
+        const tradeIds = group.flatMap((g) => membersOf(g.terms).map((m) => m.tradeId))
         const live = yield* liveIntents(tradeIds, gating ? group.map((g) => g.terms.intentId) : [])
         let room: number | null = null
         const out: Array<{ event: OutcomeEvent; decided: Decided }> = []
@@ -258,12 +268,11 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
           const trade = yield* tradeOf(terms.tradeId)
           if (config.capByNetPosition && Option.isSome(trade) && room === null && out.length === 0)
             room = yield* positionRoom(first.accountId, first.symbol, first.exchange, trade.value.c.product, first.side)
+          const members = yield* memberFacts(terms, trade, live)
           const decision = decide({
-            tradeState: Option.match(trade, { onNone: () => null, onSome: (t) => t.view.state }),
-            openQty: Option.match(trade, { onNone: () => 0, onSome: (t) => t.c.qty - t.c.exitedQty }),
+            ...members,
             intentQty: terms.qty,
             side: terms.side,
-            otherLiveIntents: live.get(terms.tradeId)?.n ?? 0,
             positionRoom: config.capByNetPosition && Option.isSome(trade) ? room : null,
             exitsHalted: settings.exitsHalted(terms.accountId),
             instrument: instrumentOf(config.instruments, terms.exchange, terms.symbol),
@@ -295,6 +304,32 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
           out.push({ event, decided: { approved: true, executed, orderId: orderIds[0]!, orderIds } })
         }
         return out
+      })
+
+    /**
+     * The trade facts of an intent's gates, over all its members: the first member not OPEN names
+     * the state; a member exiting more than its trade holds makes the open quantity short of the
+     * intent's; the members' other live intents add up.
+     */
+    const memberFacts = (
+      terms: IntentTerms,
+      lead: Option.Option<{ view: { state: string }; c: TradeContext }>,
+      live: ReadonlyMap<string, { n: number }>,
+    ) =>
+      Effect.gen(function* () {
+        let tradeState: string | null = "OPEN"
+        let openQty = 0
+        let otherLiveIntents = 0
+        for (const m of membersOf(terms)) {
+          const trade = m.tradeId === terms.tradeId ? lead : yield* tradeOf(m.tradeId)
+          const state = Option.match(trade, { onNone: () => null, onSome: (t) => t.view.state })
+          if (tradeState === "OPEN" && state !== "OPEN") tradeState = state
+          const holds = Option.match(trade, { onNone: () => 0, onSome: (t) => t.c.qty - t.c.exitedQty })
+          // A lone trade's own figure; a member counts up to its share (its excess is no one else's).
+          openQty += terms.members === undefined ? holds : Math.min(holds, m.qty)
+          otherLiveIntents += live.get(m.tradeId)?.n ?? 0
+        }
+        return { tradeState, openQty, otherLiveIntents }
       })
 
     /** What a committed decision step says. */
@@ -403,10 +438,9 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
       qty: t.qty - t.exitedQty,
     })
 
-    /** Stage 2 for candidates the caller holds: the trade checks, then signals, intents and decisions. */
-    const qualifyAll = (cs: ReadonlyArray<ExitCandidate>, options: SubmitOptions) =>
+    /** The candidates whose trade is OPEN, with it; the others answered NO_TRADE or TRADE_NOT_OPEN. */
+    const openOnes = (cs: ReadonlyArray<ExitCandidate>, answers: Map<ExitCandidate, Qualified>) =>
       Effect.gen(function* () {
-        const answers = new Map<ExitCandidate, Qualified>()
         const open: Array<{ c: ExitCandidate; t: TradeContext }> = []
         for (const c of cs) {
           const trade = yield* tradeOf(c.tradeId)
@@ -415,6 +449,14 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
             answers.set(c, notEligible("TRADE_NOT_OPEN", `the trade is ${trade.value.view.state}`))
           else open.push({ c, t: trade.value.c })
         }
+        return open
+      })
+
+    /** Stage 2 for candidates the caller holds: the trade checks, then signals, intents and decisions. */
+    const qualifyAll = (cs: ReadonlyArray<ExitCandidate>, options: SubmitOptions) =>
+      Effect.gen(function* () {
+        const answers = new Map<ExitCandidate, Qualified>()
+        const open = yield* openOnes(cs, answers)
         const tradeIds = open.map((o) => o.c.tradeId)
         const cool = options.bypassCooldown || open.length === 0 ? new Map() : yield* cooling(tradeIds)
         const episodes = open.length === 0 ? new Map() : yield* lastEpisodes(tradeIds)
@@ -440,6 +482,42 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
         }
         const published = yield* publishAll([...toPublish.keys()])
         for (const [item, c] of toPublish) answers.set(c, published.get(item)!)
+        return answers as ReadonlyMap<ExitCandidate, Qualified>
+      })
+
+    /**
+     * Stage 2 for the trades of one position exited together (an exit request), candidates the
+     * caller holds, oldest first: one signal on the oldest open trade and one intent over every
+     * open trade (its members, each for what it holds), gated as one; so one order (one per slice)
+     * exits the lot. Every member's candidate gets the intent's answer. One open trade alone goes
+     * the usual way.
+     */
+    const qualifyPosition = (cs: ReadonlyArray<ExitCandidate>, options: SubmitOptions) =>
+      Effect.gen(function* () {
+        const answers = new Map<ExitCandidate, Qualified>()
+        const open = yield* openOnes(cs, answers)
+        if (open.length <= 1) {
+          for (const [c, q] of yield* qualifyAll(
+            open.map((o) => o.c),
+            options,
+          ))
+            answers.set(c, q)
+          return answers as ReadonlyMap<ExitCandidate, Qualified>
+        }
+        const { c, t } = open[0]!
+        const cooled = options.bypassCooldown ? undefined : (yield* cooling([c.tradeId])).get(c.tradeId)
+        if (cooled) {
+          for (const o of open) answers.set(o.c, notEligible("COOLDOWN", `signal ${cooled.signal_id} is cooling down`))
+          return answers as ReadonlyMap<ExitCandidate, Qualified>
+        }
+        const episode = Math.max(t.episode, ((yield* lastEpisodes([c.tradeId])).get(c.tradeId)?.e ?? -1) + 1)
+        const signalId = signalIdOf(c.tradeId, c.reason, episode)
+        const members = open.map((o) => ({ tradeId: o.c.tradeId, qty: o.t.qty - o.t.exitedQty }))
+        const terms = { ...termsOf(signalId, t), qty: members.reduce((n, m) => n + m.qty, 0), members }
+        const create = { ...signalInput(signalId, episode, t, c, config.cooldownMs), members }
+        const item = { signalId, terms, t, detectedPrice: c.price, cause: `exit:${options.source}`, create }
+        const answer = (yield* publishAll([item])).get(item)!
+        for (const o of open) answers.set(o.c, answer)
         return answers as ReadonlyMap<ExitCandidate, Qualified>
       })
 
@@ -486,7 +564,16 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
         const trade = yield* tradeOf(s.trade_id)
         if (Option.isSome(trade) && trade.value.view.state === "OPEN") {
           const t = trade.value.c
-          const item = { signalId: s.signal_id, terms: termsOf(s.signal_id, t), t, detectedPrice: s.detected_price }
+          // A position's exit goes on over the members it was detected with; the gates check them again.
+          const signal = yield* rt.view(s.signal_id)
+          const members = Option.match(signal, {
+            onNone: () => undefined,
+            onSome: (v) => (v.context as unknown as ExitSignalInput).members,
+          })
+          const terms = members
+            ? { ...termsOf(s.signal_id, t), qty: members.reduce((n, m) => n + m.qty, 0), members }
+            : termsOf(s.signal_id, t)
+          const item = { signalId: s.signal_id, terms, t, detectedPrice: s.detected_price }
           const published = yield* publishAll([{ ...item, cause: "exit:recover" }])
           return new Map([[key, [...published.values()][0]!]])
         }
@@ -510,6 +597,14 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
        */
       submitAll: (cs: ReadonlyArray<ExitCandidate>, options: SubmitOptions): Effect.Effect<ReadonlyArray<Qualified>> =>
         holdingAll(cs, (taken) => qualifyAll(taken, options)),
+      /**
+       * Qualifies the trades of one position as one exit (see `qualifyPosition`): candidates of one
+       * account, symbol and product, oldest first. Answers in the candidates' order.
+       */
+      submitPosition: (
+        cs: ReadonlyArray<ExitCandidate>,
+        options: SubmitOptions,
+      ): Effect.Effect<ReadonlyArray<Qualified>> => holdingAll(cs, (taken) => qualifyPosition(taken, options)),
       /** True while a trade is being qualified. */
       isBusy: (tradeId: string): boolean => busy.has(tradeId),
     }

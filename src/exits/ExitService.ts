@@ -3,9 +3,11 @@
  * position book, keeps the rows in scope (symbols, product), never touches CNC (holdings are not
  * in the position book; CNC position rows are skipped), takes quantity and side from the net
  * quantity, skips flat rows, refuses a row with an exit already working (the execution guard),
- * and places the exits. The engine's own open trades on a row move through their exit intents
- * (signal → intent → gates → order, with the request's reason, cooldown bypassed); whatever the
- * position holds beyond them gets plain EXIT Order actors. Emergency exit-all is scope ALL.
+ * and places the exits. The engine's own open trades on a row move through one exit intent over
+ * all of them (a position's exit: signal → intent → gates → one order, one per slice at the
+ * freeze; with the request's reason, cooldown bypassed), so that an exit-all sends one order per
+ * position, not one per trade, which is what a broker's rate limit allows; whatever the position
+ * holds beyond them gets plain EXIT Order actors. Emergency exit-all is scope ALL.
  * The risk manager and every other source only call this; none builds an exit order itself.
  *
  * Limitation: a trade is exited through its intent only when it fits in the broker's net
@@ -145,7 +147,11 @@ export class ExitService extends Effect.Service<ExitService>()("warden/ExitServi
         return out
       })
 
-    /** Exits engine trades of one position row through their exit intents, gated together. */
+    /**
+     * Exits engine trades of one position row through one exit intent over all of them (a
+     * position's exit, `ExitQualification.submitPosition`): one order for the lot, one per slice
+     * at the freeze, instead of one per trade. Each trade's answer is that intent's.
+     */
     const exitTrades = (
       req: ExitRequest,
       accountId: string,
@@ -167,7 +173,7 @@ export class ExitService extends Effect.Service<ExitService>()("warden/ExitServi
           price: ltp ?? p.ltp,
           at,
         }))
-        const answers = yield* qualification.submitAll(candidates, {
+        const answers = yield* qualification.submitPosition(candidates, {
           source: `request:${req.source}`,
           bypassCooldown: true,
         })

@@ -47,42 +47,88 @@ const persistBeforeEmit: Check = (sql) =>
 const noDuplicateBrokerOrders: Check = (sql) =>
   ids(sql, "SELECT client_tag AS id FROM paper_orders GROUP BY account_id, client_tag HAVING COUNT(*) > 1")
 
+/** Every intent of every trade: its own (`exit_intents.trade_id`) and the positions' exits it is a member of. */
+const intentsOfTrades = `SELECT trade_id, intent_id FROM exit_intents
+  UNION SELECT trade_id, intent_id FROM exit_intent_members`
+
 const tradeClosedOnlyByFilledIntent: Check = (sql) =>
   ids(
     sql,
     // Closed by a FILLED intent, or by what its exit intents' orders filled in all (a slice or an
     // order that filled after its intent had FAILED): either way, from exit fills.
-    `SELECT t.trade_id AS id FROM trades t WHERE t.status = 'CLOSED' AND t.exited_qty < t.qty AND NOT EXISTS
-       (SELECT 1 FROM exit_intents i WHERE i.trade_id = t.trade_id AND i.status = 'FILLED')
-     UNION SELECT i.intent_id FROM exit_intents i JOIN trades t ON t.trade_id = i.trade_id
-       WHERE i.status = 'FILLED' AND t.status = 'OPEN'`,
+    `WITH links AS (${intentsOfTrades})
+     SELECT t.trade_id AS id FROM trades t WHERE t.status = 'CLOSED' AND t.exited_qty < t.qty AND NOT EXISTS
+       (SELECT 1 FROM links l JOIN exit_intents i ON i.intent_id = l.intent_id
+        WHERE l.trade_id = t.trade_id AND i.status = 'FILLED')
+     UNION SELECT i.intent_id FROM links l JOIN exit_intents i ON i.intent_id = l.intent_id
+       JOIN trades t ON t.trade_id = l.trade_id WHERE i.status = 'FILLED' AND t.status = 'OPEN'`,
   )
 
-/** A closed trade's realised P&L equals what its orders' broker fills add up to. */
+/**
+ * A closed trade's realised P&L equals what its orders' broker fills add up to: its entry orders
+ * (parent: the trade) and its exit intents' orders (parent: the intent). Trades a position's exit
+ * closed together share that exit's orders, so they are summed together: trades linked by a shared
+ * intent make one group, checked once all of its trades are CLOSED.
+ */
 const pnlEqualsFills: Check = (sql) =>
-  Effect.map(
-    sql.unsafe<{ id: string; pnl: number; buy_qty: number; sell_qty: number; fills_pnl: number }>(
-      `SELECT t.trade_id AS id, t.realized_pnl AS pnl,
-         SUM(CASE f.side WHEN 'BUY' THEN f.qty ELSE 0 END) AS buy_qty,
-         SUM(CASE f.side WHEN 'SELL' THEN f.qty ELSE 0 END) AS sell_qty,
-         SUM(CASE f.side WHEN 'SELL' THEN f.qty * f.price ELSE -f.qty * f.price END) AS fills_pnl
-       FROM trades t
-       JOIN orders o ON o.parent_id = t.trade_id OR o.order_id IN (SELECT order_id FROM exit_intents WHERE trade_id = t.trade_id)
-       JOIN paper_fills f ON f.client_tag = o.client_tag AND f.account_id = o.account_id
-       WHERE t.status = 'CLOSED' GROUP BY t.trade_id`,
-    ),
-    (rows) =>
-      sample(
-        rows
-          .filter(
-            (r) =>
-              r.buy_qty !== r.sell_qty || Math.abs((r.pnl ?? 0) - r.fills_pnl) > 0.01 + 1e-9 * Math.abs(r.fills_pnl),
-          )
-          .map(
-            (r) => `${r.id} (pnl ${r.pnl}, fills ${r.fills_pnl.toFixed(2)}, bought ${r.buy_qty}, sold ${r.sell_qty})`,
-          ),
+  Effect.gen(function* () {
+    const trades = yield* sql.unsafe<{ trade_id: string; status: string; realized_pnl: number | null }>(
+      "SELECT trade_id, status, realized_pnl FROM trades",
+    )
+    const links = yield* sql.unsafe<{ trade_id: string; intent_id: string }>(intentsOfTrades)
+    const fills = yield* sql.unsafe<{ parent_id: string; side: string; qty: number; price: number }>(
+      `SELECT o.parent_id, f.side, f.qty, f.price FROM orders o
+       JOIN paper_fills f ON f.client_tag = o.client_tag AND f.account_id = o.account_id WHERE o.parent_id IS NOT NULL`,
+    )
+    // Groups of trades, by the intents they share (union-find, each trade its own group at first).
+    const up = new Map(trades.map((t) => [t.trade_id, t.trade_id]))
+    const root = (id: string): string => {
+      let r = id
+      while (up.get(r) !== r) r = up.get(r)!
+      up.set(id, r)
+      return r
+    }
+    const tradeOfIntent = new Map<string, string>()
+    for (const l of links) {
+      if (!up.has(l.trade_id)) continue
+      const other = tradeOfIntent.get(l.intent_id)
+      if (other === undefined) tradeOfIntent.set(l.intent_id, l.trade_id)
+      else up.set(root(l.trade_id), root(other))
+    }
+    type Sum = { pnl: number; buy: number; sell: number; value: number; open: boolean; ids: Array<string> }
+    const groups = new Map<string, Sum>()
+    const groupOf = (tradeId: string) => {
+      const r = root(tradeId)
+      let g = groups.get(r)
+      if (!g) {
+        g = { pnl: 0, buy: 0, sell: 0, value: 0, open: false, ids: [] }
+        groups.set(r, g)
+      }
+      return g
+    }
+    for (const t of trades) {
+      const g = groupOf(t.trade_id)
+      g.pnl += t.realized_pnl ?? 0
+      g.open ||= t.status !== "CLOSED"
+      g.ids.push(t.trade_id)
+    }
+    for (const f of fills) {
+      const tradeId = up.has(f.parent_id) ? f.parent_id : tradeOfIntent.get(f.parent_id)
+      if (tradeId === undefined) continue
+      const g = groupOf(tradeId)
+      if (f.side === "BUY") g.buy += f.qty
+      else g.sell += f.qty
+      g.value += f.side === "SELL" ? f.qty * f.price : -f.qty * f.price
+    }
+    const wrong = [...groups.values()].filter(
+      (g) => !g.open && (g.buy !== g.sell || Math.abs(g.pnl - g.value) > 0.01 + 1e-9 * Math.abs(g.value)),
+    )
+    return sample(
+      wrong.map(
+        (g) => `${g.ids.join("+")} (pnl ${g.pnl}, fills ${g.value.toFixed(2)}, bought ${g.buy}, sold ${g.sell})`,
       ),
-  )
+    )
+  })
 
 const exitIntentHasSignal: Check = (sql) =>
   ids(
@@ -95,8 +141,9 @@ const oneIntentPerKey: Check = (sql) =>
     sql,
     `SELECT trade_id || ':' || exit_reason || ':' || episode_id AS id FROM exit_intents
        GROUP BY trade_id, user_broker_id, exit_reason, episode_id HAVING COUNT(*) > 1
-     UNION SELECT trade_id FROM exit_intents WHERE status IN ('PENDING', 'PLACED') OR state = 'APPROVED.live'
-       GROUP BY trade_id HAVING COUNT(*) > 1`,
+     UNION SELECT l.trade_id FROM (${intentsOfTrades}) l JOIN exit_intents i ON i.intent_id = l.intent_id
+       WHERE i.status IN ('PENDING', 'PLACED') OR i.state = 'APPROVED.live'
+       GROUP BY l.trade_id HAVING COUNT(*) > 1`,
   )
 
 /** No automatic signal of a trade is detected while an earlier signal of it is cooling down. */

@@ -12,7 +12,7 @@ import type Sqlite from "better-sqlite3"
 import { Effect } from "effect"
 import type { ActorType } from "../../machines/Machines.js"
 import type { Cell, JournalRow, OutboxRow, TimerOp } from "../runtime/Step.js"
-import { projectionOf, projectionTables } from "./ReadModels.js"
+import { memberRowsOf, projectionOf, projectionTables } from "./ReadModels.js"
 import { SqliteConnection } from "./SqliteConnection.js"
 
 /** Rows per multi-row statement: a few fixed sizes so prepared statements are reused. */
@@ -142,6 +142,13 @@ export class ActorStore extends Effect.Service<ActorStore>()("warden/ActorStore"
         insert<Cell>(t.name, t.columns, (c, p) => p.push(...t.toRow(c)), upsertClause(t.columns, t.key, t.fixed)),
       ]),
     )
+    // Members never change: written (once, then ignored) whenever their intent's cell is.
+    const membersWrite = insert<readonly [string, string, number]>(
+      "exit_intent_members",
+      ["trade_id", "intent_id", "qty"],
+      (m, p) => p.push(m[0], m[1], m[2]),
+      "ON CONFLICT DO NOTHING",
+    )
     const outboxWrite = insert<OutboxRow>(
       "outbox",
       ["id", "actor_id", "seq", "effect", "idem_key", "payload", "created_at"],
@@ -191,6 +198,7 @@ export class ActorStore extends Effect.Service<ActorStore>()("warden/ActorStore"
         const cells = batch.cells.filter((c) => projectionOf(c.type)?.name === table.name)
         if (cells.length > 0) write(db, readModelWrites.get(table.name)!, cells)
       }
+      write(db, membersWrite, batch.cells.flatMap(memberRowsOf))
       write(db, outboxWrite, batch.outbox)
       write(db, outboxDoneWrite, batch.outboxDone)
       write(

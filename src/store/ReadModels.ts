@@ -262,3 +262,13 @@ const byType: Partial<Record<ActorType | string, ProjectionTable>> = {
 
 /** The read-model table an actor type projects into, if any. */
 export const projectionOf = (type: ActorType): ProjectionTable | undefined => byType[type]
+
+/**
+ * The members of a position's exit intent (migrations/0012), one row each: [trade_id, intent_id,
+ * qty]. Empty for every other cell, and for an intent of one trade (exit_intents.trade_id has it).
+ */
+export const memberRowsOf = (cell: Cell): ReadonlyArray<readonly [string, string, number]> => {
+  if (cell.type !== "exitIntent") return []
+  const members = contextOf(cell).members as ReadonlyArray<{ tradeId: string; qty: number }> | undefined
+  return members ? members.map((m) => [m.tradeId, cell.id, m.qty] as const) : []
+}

@@ -10,7 +10,8 @@
  * cancelled but filled at the exchange first) is recorded on the Order, whose notice to the intent
  * is refused (the intent is final) and journaled in the same commit. The manager follows those
  * refusals and tells the trade (`exit.lateFill`, keyed by order and fill id, so a fill counts once
- * however often it is told). Rows first, events after: at start it goes over the refused notices
+ * however often it is told; a position's exit shares it out over its members, oldest first, where
+ * its failure's share left off). Rows first, events after: at start it goes over the refused notices
  * of the FAILED intents of trades not CLOSED and tells each trade what it has not recorded yet, so
  * a crash between the fill's commit and the trade's loses nothing.
  *
@@ -19,7 +20,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Data, Effect, Either, Option, Queue } from "effect"
-import { type ExitIntentContext, slicesOf } from "../../machines/ExitIntentMachine.js"
+import { allocation, type ExitIntentContext, slicesOf } from "../../machines/ExitIntentMachine.js"
 import type { OrderContext, OrderInput } from "../../machines/OrderMachine.js"
 import type { TradeContext, TradeInput, Trailing } from "../../machines/TradeMachine.js"
 import type { Direction, Product, Side } from "../domain/Trading.js"
@@ -260,34 +261,68 @@ export class TradeManager extends Effect.Service<TradeManager>()("warden/TradeMa
       }).pipe(Effect.annotateLogs({ tradeId: o.trade_id, orderId: o.order_id }))
 
     /**
-     * Tells the trade of a fill its ended intent refused (`cause`: that refusal's journal row),
-     * unless the trade has it already. A fill the intent itself counted is not late.
+     * Tells the trade of a fill its ended intent refused (journal row `seq` of the intent), unless
+     * the trade has it already. A fill the intent itself counted is not late. A position's exit
+     * shares the fill out over its members where its failure's share left off, oldest first (see
+     * `allocation`): what the intent counted and the late fills before this one came first.
      */
-    const lateFill = (intentId: string, f: FillNotice, cause: string) =>
+    const lateFill = (intentId: string, f: FillNotice, seq: number) =>
       Effect.gen(function* () {
         const intent = yield* rt.view(intentId)
         if (Option.isNone(intent) || !intentEnds.has(intent.value.state)) return
         const ic = intent.value.context as unknown as ExitIntentContext
         const slice = slicesOf(ic).find((s) => s.orderId === f.orderId)
         if (slice === undefined || slice.fillIds.includes(f.fillId)) return
-        const trade = yield* rt.view(ic.tradeId)
+        const cause = `${intentId}#${seq}`
+        if (ic.members === undefined) return yield* tellTrade(ic, ic.tradeId, f, cause)
+        const counted = new Set(slicesOf(ic).flatMap((s) => s.fillIds.map((id) => `${s.orderId}/${id}`)))
+        counted.add(`${f.orderId}/${f.fillId}`)
+        let earlier = 0
+        for (const r of yield* refusedFills(intentId)) {
+          const e = r.seq < seq ? fillNoticeOf(r.event) : null
+          if (e === null || counted.has(`${e.orderId}/${e.fillId}`)) continue
+          counted.add(`${e.orderId}/${e.fillId}`)
+          earlier += e.qty
+        }
+        const before = allocation(ic.members, ic.filledQty + earlier)
+        const after = allocation(ic.members, ic.filledQty + earlier + f.qty)
+        const shares = after.map((m, i) => ({ tradeId: m.tradeId, qty: m.qty - before[i]!.qty }))
+        // Beyond every member: the last one records it as its excess.
+        const beyond = f.qty - shares.reduce((n, m) => n + m.qty, 0)
+        if (beyond > 0) shares[shares.length - 1] = { ...shares.at(-1)!, qty: shares.at(-1)!.qty + beyond }
+        for (const share of shares)
+          if (share.qty > 0) yield* tellTrade(ic, share.tradeId, { ...f, qty: share.qty }, cause)
+      }).pipe(Effect.annotateLogs({ intentId, orderId: f.orderId, fillId: f.fillId }))
+
+    /** The fills an intent refused (it had ended), in journal order. */
+    const refusedFills = (intentId: string) =>
+      Effect.orDie(
+        sql<{ seq: number; event: string }>`
+          SELECT seq, event FROM journal
+          WHERE actor_id = ${intentId} AND event_type = 'order.filled' AND refused IS NOT NULL ORDER BY seq`,
+      )
+
+    /** Tells one trade of (its share of) a late fill, unless it has it already. */
+    const tellTrade = (ic: ExitIntentContext, tradeId: string, f: FillNotice, cause: string) =>
+      Effect.gen(function* () {
+        const trade = yield* rt.view(tradeId)
         if (Option.isNone(trade)) return yield* Effect.logError(`late fill ${f.orderId}/${f.fillId}: no trade`)
         const tc = trade.value.context as unknown as TradeContext
         if ((tc.lateFills ?? []).some((x) => x.orderId === f.orderId && x.fillId === f.fillId)) return
         const event = {
           type: "exit.lateFill",
-          intentId,
+          intentId: ic.intentId,
           orderId: f.orderId,
           fillId: f.fillId,
           qty: f.qty,
           price: f.price,
           reason: ic.exitReason,
         }
-        const out = yield* rt.send(ic.tradeId, event, cause)
+        const out = yield* rt.send(tradeId, event, cause)
         // A CLOSED trade refuses it (journaled on the trade): all of it went beyond the trade.
         if (out.refused !== null)
           return yield* Effect.logError(`late exit fill ${f.qty} @ ${f.price} not taken by the trade: ${out.refused}`)
-        const after = yield* rt.view(ic.tradeId)
+        const after = yield* rt.view(tradeId)
         const excess = Option.match(after, {
           onNone: () => 0,
           onSome: (v) => (v.context as unknown as TradeContext).excessQty ?? 0,
@@ -297,24 +332,24 @@ export class TradeManager extends Effect.Service<TradeManager>()("warden/TradeMa
             `late exit fill ${f.qty} @ ${f.price} exits ${excess - (tc.excessQty ?? 0)} beyond the trade`,
           )
         else yield* Effect.logWarning(`late exit fill ${f.qty} @ ${f.price} added to the trade`)
-      }).pipe(Effect.annotateLogs({ intentId, orderId: f.orderId, fillId: f.fillId }))
+      }).pipe(Effect.annotateLogs({ tradeId }))
 
     /** Late fills committed before this start whose trade has not heard of them (a crash in between). */
     const catchUpLateFills = Effect.gen(function* () {
+      // A position's exit is found through any member not CLOSED.
       const intents = yield* Effect.orDie(
         sql<{ intent_id: string }>`
           SELECT i.intent_id FROM exit_intents i JOIN trades t ON t.trade_id = i.trade_id
-          WHERE i.status = 'FAILED' AND t.status <> 'CLOSED' ORDER BY i.intent_id`,
+          WHERE i.status = 'FAILED' AND t.status <> 'CLOSED'
+          UNION
+          SELECT i.intent_id FROM exit_intents i JOIN exit_intent_members m ON m.intent_id = i.intent_id
+          JOIN trades t ON t.trade_id = m.trade_id WHERE i.status = 'FAILED' AND t.status <> 'CLOSED'
+          ORDER BY intent_id`,
       )
       for (const { intent_id } of intents) {
-        const refused = yield* Effect.orDie(
-          sql<{ seq: number; event: string }>`
-            SELECT seq, event FROM journal
-            WHERE actor_id = ${intent_id} AND event_type = 'order.filled' AND refused IS NOT NULL ORDER BY seq`,
-        )
-        for (const r of refused) {
+        for (const r of yield* refusedFills(intent_id)) {
           const f = fillNoticeOf(r.event)
-          if (f) yield* lateFill(intent_id, f, `${intent_id}#${r.seq}`)
+          if (f) yield* lateFill(intent_id, f, r.seq)
         }
       }
     })
@@ -322,7 +357,7 @@ export class TradeManager extends Effect.Service<TradeManager>()("warden/TradeMa
     const onTransition = (t: Transition): Effect.Effect<void> => {
       if (t.actorType === "exitIntent" && t.eventType === "order.filled" && t.refused !== null) {
         const f = fillNoticeOf(t.event)
-        return f ? lateFill(t.actorId, f, `${t.actorId}#${t.seq}`) : Effect.void
+        return f ? lateFill(t.actorId, f, t.seq) : Effect.void
       }
       if (t.actorType !== "order" || t.refused !== null || !endedStates.has(t.to.split(".")[0] ?? ""))
         return Effect.void

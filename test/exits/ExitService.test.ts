@@ -10,7 +10,7 @@ import { PaperAccounts } from "../../src/broker/PaperBroker.js"
 import { ExitService } from "../../src/exits/ExitService.js"
 import { ActorRuntime } from "../../src/runtime/ActorRuntime.js"
 import { orderInput } from "../fixtures/TestEngine.js"
-import { contextOf, enterTrade, exitEngine, rows, settled, tick, until, untilState } from "./exitHarness.js"
+import { contextOf, enterTrade, exitEngine, rows, settled, stateOf, tick, until, untilState } from "./exitHarness.js"
 
 const paper = Effect.map(PaperAccounts, (p) => p.accounts.get("U1")!)
 
@@ -170,6 +170,93 @@ describe("requestExit", () => {
         expect((yield* service.retryPending).placed).toEqual([])
         expect(yield* kept).toEqual([])
       }).pipe(Effect.provide(exitEngine().layer)),
+  )
+
+  it.live(
+    "three trades on one position exit through one intent and one order; each closes on its own quantity and P&L",
+    () =>
+      Effect.gen(function* () {
+        const entries: Array<[number, number]> = [
+          [22000, 65],
+          [22010, 130],
+          [22020, 65],
+        ]
+        const trades: Array<string> = []
+        for (const [price, qty] of entries) {
+          yield* tick("NIFTY26MARFUT", price)
+          trades.push(yield* enterTrade({ product: "MIS", qty }))
+        }
+        yield* tick("NIFTY26MARFUT", 22050)
+        const result = yield* (yield* ExitService).exitAll("EMERGENCY", "test")
+        expect(result.skipped).toEqual([])
+        expect(result.placed.map((p) => [p.tradeId, p.qty, p.via])).toEqual(
+          trades.map((t, i) => [t, entries[i]![1], "intent"]),
+        )
+        // One intent, one order, for the whole position: what a broker's rate limit can take.
+        const intentId = result.placed[0]!.intentId!
+        expect(new Set(result.placed.map((p) => p.intentId))).toEqual(new Set([intentId]))
+        expect(new Set(result.placed.map((p) => p.orderId)).size).toBe(1)
+        const exitOrders = yield* rows<{ qty: number }>(
+          "SELECT qty FROM orders WHERE purpose = 'EXIT' AND symbol = 'NIFTY26MARFUT' AND product = 'MIS'",
+        )
+        expect(exitOrders).toEqual([{ qty: 260 }])
+        expect(
+          yield* rows<{ trade_id: string; qty: number }>(
+            `SELECT trade_id, qty FROM exit_intent_members WHERE intent_id = '${intentId}'`,
+          ),
+        ).toEqual(expect.arrayContaining(trades.map((t, i) => ({ trade_id: t, qty: entries[i]![1] }))))
+
+        for (const t of trades) yield* untilState(t, "CLOSED")
+        expect(yield* stateOf(intentId)).toBe("FILLED")
+        expect(yield* netQty).toEqual({ "NIFTY26MARFUT MIS": 0 })
+        const exit = (yield* contextOf(intentId)).avgPrice as number
+        for (const [i, t] of trades.entries()) {
+          const c = yield* contextOf(t)
+          expect(c).toMatchObject({ exitReason: "EMERGENCY", exitedQty: entries[i]![1], exitPrice: exit })
+          expect(c.realizedPnl).toBeCloseTo((exit - (c.entryPrice as number)) * entries[i]![1], 6)
+        }
+      }).pipe(Effect.provide(exitEngine().layer)),
+  )
+
+  it.live(
+    "a position's exit cancelled after a part filled shares that part out oldest first; the rest stay OPEN and exit again",
+    () =>
+      Effect.gen(function* () {
+        yield* tick("NIFTY26MARFUT", 22000)
+        const trades: Array<string> = []
+        for (const qty of [65, 65, 65]) trades.push(yield* enterTrade({ product: "MIS", qty }))
+        for (const t of trades) yield* untilState(t, "OPEN")
+        const result = yield* (yield* ExitService).exitAll("MANUAL", "test")
+        const intentId = result.placed[0]!.intentId!
+        // Fills in parts, one part per price it meets: a part at the price it is placed at, and no
+        // tick after it, so the rest waits until the cancel.
+        yield* until(
+          "a part of the exit filled",
+          Effect.map(contextOf(intentId), (c) => (c.filledQty as number) > 0),
+        )
+        const rt = yield* ActorRuntime
+        yield* rt.send(intentId, { type: "cmd.cancel" }, "test")
+        yield* untilState(intentId, "FAILED")
+        const filled = (yield* contextOf(intentId)).filledQty as number
+        expect(filled).toBeGreaterThan(0)
+        expect(filled).toBeLessThan(195)
+        // Oldest first: each trade took what the ones before it left.
+        let left = filled
+        for (const t of trades) {
+          const share = Math.min(65, left)
+          left -= share
+          yield* until(
+            `${t} recorded its share`,
+            Effect.map(contextOf(t), (c) => c.exitedQty === share),
+          )
+          expect(yield* stateOf(t)).toBe(share === 65 ? "CLOSED" : "OPEN")
+        }
+        expect(yield* netQty).toEqual({ "NIFTY26MARFUT MIS": 195 - filled })
+        // The rest exit again, on the broker's net quantity.
+        yield* settled
+        const again = yield* (yield* ExitService).exitAll("MANUAL", "test")
+        expect(again.placed.reduce((n, p) => n + p.qty, 0)).toBe(195 - filled)
+      }).pipe(Effect.provide(exitEngine({ account: { faults: { partialFillRate: 1 } } }).layer)),
   )
 
   it.live("a second request while the first exit is still working is refused by the execution guard", () =>

@@ -5,6 +5,8 @@ import {
   type ExitIntentContext,
   type ExitIntentInput,
   ExitIntentMachine,
+  allocation,
+  membersOf,
   slicesOf,
 } from "../../machines/ExitIntentMachine.js"
 import { ExitIntentTransitions } from "../../machines/ExitIntentTransitions.js"
@@ -238,6 +240,112 @@ describe("exit intent paths", () => {
         },
       })),
     )
+  })
+})
+
+describe("a position's exit (members)", () => {
+  // Three trades of one position, oldest first: T1 65, T2 40, T3 25 make the intent's 130.
+  const members = [
+    { tradeId: "T1", qty: 65 },
+    { tradeId: "T2", qty: 40 },
+    { tradeId: "T3", qty: 25 },
+  ]
+  const position = { ...input, members }
+  const sends = (s: Step, type: string) =>
+    s.actions
+      .map((a) => a.params as { kind?: string; to?: string; event?: { type: string } })
+      .filter((p) => p.kind === "send" && p.event?.type === type)
+
+  it("places one set of orders for the whole position and tells every member it started, then each its own quantity filled", () => {
+    const r = run(ExitIntentMachine, position, [
+      ev("gate.approved:live"),
+      ev("order.accepted:own"),
+      ev("order.filled:whole"),
+      ev("order.executed:complete"),
+      ev("order.accepted:second"),
+      ev("order.filled:second"),
+      ev("order.executed:second"),
+    ])
+    expect(statePath(r.final.value)).toBe("FILLED")
+    expect(declaredBy([r.steps[0]!]).filter((d) => d.startsWith("spawn"))).toEqual(["spawn order O1", "spawn order O2"])
+    expect(sends(r.steps[0]!, "exit.started").map((p) => p.to)).toEqual(["T1", "T2", "T3"])
+    expect(sends(r.steps.at(-1)!, "exit.filled")).toEqual(
+      members.map((m) => ({
+        kind: "send",
+        to: m.tradeId,
+        event: {
+          type: "exit.filled",
+          intentId: "I1",
+          qty: m.qty,
+          avgPrice: ctx(r.final).avgPrice,
+          reason: "STOP_LOSS",
+        },
+      })),
+    )
+  })
+
+  it("a failure shares out what filled oldest first: T1 its 25 of 65, T2 and T3 nothing", () => {
+    const r = run(ExitIntentMachine, position, [
+      ev("gate.approved:live"),
+      ev("order.accepted:own"),
+      ev("order.filled:first"),
+      ev("order.failed:second"),
+      ev("order.cancelled:short"),
+    ])
+    expect(statePath(r.final.value)).toBe("FAILED")
+    expect(
+      sends(r.steps.at(-1)!, "exit.failed").map((p) => [p.to, (p.event as unknown as { filledQty: number }).filledQty]),
+    ).toEqual([
+      ["T1", 25],
+      ["T2", 0],
+      ["T3", 0],
+    ])
+  })
+
+  it("members that do not make the intent are a malformed approval: REJECTED, nothing placed, nobody told", () => {
+    const cases: Array<[ReadonlyArray<{ tradeId: string; qty: number }>, string]> = [
+      [
+        [
+          { tradeId: "T1", qty: 65 },
+          { tradeId: "T2", qty: 40 },
+        ],
+        "the members make 105, the intent exits 130",
+      ],
+      [
+        [
+          { tradeId: "T2", qty: 65 },
+          { tradeId: "T1", qty: 65 },
+        ],
+        "the members do not start with the trade",
+      ],
+      [
+        [
+          { tradeId: "T1", qty: 65 },
+          { tradeId: "T1", qty: 65 },
+        ],
+        "the members name a trade twice",
+      ],
+      [
+        [
+          { tradeId: "T1", qty: 130 },
+          { tradeId: "T2", qty: 0 },
+        ],
+        "a member's quantity is not positive",
+      ],
+    ]
+    for (const [bad, error] of cases) {
+      const r = run(ExitIntentMachine, { ...input, members: bad }, [ev("gate.approved:live")])
+      expect(statePath(r.final.value)).toBe("REJECTED")
+      expect(r.final.context).toMatchObject({ rejectCode: "BAD_APPROVAL", error })
+      expect(declaredBy(r.steps)).toEqual([])
+    }
+  })
+
+  it("shares a filled quantity oldest first, never beyond a member's own quantity", () => {
+    expect(allocation(members, 0).map((m) => m.qty)).toEqual([0, 0, 0])
+    expect(allocation(members, 70).map((m) => m.qty)).toEqual([65, 5, 0])
+    expect(allocation(members, 130).map((m) => m.qty)).toEqual([65, 40, 25])
+    expect(membersOf(input)).toEqual([{ tradeId: "T1", qty: 130 }])
   })
 })
 
