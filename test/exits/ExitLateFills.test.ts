@@ -18,8 +18,17 @@ import { contextOf, exitEngine, openTrade, rows, settled, stateOf, tick, until, 
 
 const symbol = "NIFTY26MARFUT"
 
-/** An exit intent of `tradeId`, approved with resting SELL LIMIT orders of these quantities. */
-const restingExit = (tradeId: string, intentId: string, episodeId: number, slices: ReadonlyArray<[string, number]>) =>
+/**
+ * An exit intent of `tradeId` (or of a position's `members`, `tradeId` first), approved with
+ * resting SELL LIMIT orders of these quantities.
+ */
+const restingExit = (
+  tradeId: string,
+  intentId: string,
+  episodeId: number,
+  slices: ReadonlyArray<[string, number]>,
+  members?: ReadonlyArray<{ tradeId: string; qty: number }>,
+) =>
   Effect.gen(function* () {
     const rt = yield* ActorRuntime
     const qty = slices.reduce((n, [, q]) => n + q, 0)
@@ -34,6 +43,7 @@ const restingExit = (tradeId: string, intentId: string, episodeId: number, slice
       detectedPrice: 22000,
       detectedAt: Date.now(),
       cooldownMs: 1_000,
+      ...(members ? { members } : {}),
     }
     expect((yield* rt.spawn("exitSignal", signal.signalId, signal, "test")).refused).toBeNull()
     const publish = { type: "signal.publish", intentId, side: "SELL", qty, exchange: "NFO", product: "NRML" }
@@ -174,6 +184,53 @@ describe("late exit fills", () => {
           }).pipe(Effect.provide(exitEngine({ dir }).layer)),
         )
       }),
+  )
+  it.live(
+    "a position's exit: what filled before the failure goes to the oldest trade, a late fill goes on from there to the next",
+    () =>
+      Effect.gen(function* () {
+        yield* tick(symbol, 22000)
+        const open = { qty: 65, entryPrice: 22000, product: "NRML" as const, stopLoss: null, target: null }
+        const a = yield* openTrade(open)
+        const b = yield* openTrade(open)
+        const members = [
+          { tradeId: a, qty: 65 },
+          { tradeId: b, qty: 65 },
+        ]
+        yield* restingExit(
+          a,
+          "exi_pos_0",
+          0,
+          [
+            ["ord_pos_a", 65],
+            ["ord_pos_b", 65],
+          ],
+          members,
+        )
+        expect([yield* stateOf(a), yield* stateOf(b)]).toEqual(["EXITING", "EXITING"])
+        // 40 of slice a fill (the intent counts them), then the exit is cancelled: FAILED with 40.
+        yield* brokerFill("ord_pos_a", "a-1", 40, 22010)
+        const rt = yield* ActorRuntime
+        yield* rt.send("exi_pos_0", { type: "cmd.cancel" }, "test")
+        yield* untilState("exi_pos_0", "FAILED")
+        yield* untilState(a, "OPEN")
+        yield* untilState(b, "OPEN")
+        expect((yield* trade(a)).exitedQty).toBe(40)
+        expect((yield* trade(b)).exitedQty).toBe(0)
+        // Slice b had filled whole before its cancel landed: 25 finish a, the other 40 are b's.
+        yield* brokerFill("ord_pos_b", "b-1", 65, 22020)
+        yield* untilState(a, "CLOSED")
+        yield* until(
+          "b has its share",
+          Effect.map(trade(b), (t) => t.exitedQty === 40),
+        )
+        yield* settled
+        // (22010 − 22000) × 40 + (22020 − 22000) × 25; b: (22020 − 22000) × 40.
+        expect(yield* trade(a)).toMatchObject({ exitedQty: 65, realizedPnl: 900 })
+        expect(yield* trade(b)).toMatchObject({ exitedQty: 40, realizedPnl: 800 })
+        expect(yield* stateOf(b)).toBe("OPEN")
+        expect((yield* verifyReplay()).mismatches).toEqual([])
+      }).pipe(Effect.provide(exitEngine().layer)),
   )
   it.live(
     "what the next episode's exit filled beyond the trade after a late fill is an anomaly (excess_qty), and a late fill for a CLOSED trade is refused on its journal",

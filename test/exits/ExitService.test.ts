@@ -7,10 +7,22 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { PlaceRequest } from "../../src/broker/Broker.js"
 import { PaperAccounts } from "../../src/broker/PaperBroker.js"
+import { intentIdOf, signalIdOf } from "../../src/exits/ExitQualification.js"
 import { ExitService } from "../../src/exits/ExitService.js"
 import { ActorRuntime } from "../../src/runtime/ActorRuntime.js"
-import { orderInput } from "../fixtures/TestEngine.js"
-import { contextOf, enterTrade, exitEngine, rows, settled, stateOf, tick, until, untilState } from "./exitHarness.js"
+import { orderInput, tempDir } from "../fixtures/TestEngine.js"
+import {
+  contextOf,
+  enterTrade,
+  exitEngine,
+  openTrade,
+  rows,
+  settled,
+  stateOf,
+  tick,
+  until,
+  untilState,
+} from "./exitHarness.js"
 
 const paper = Effect.map(PaperAccounts, (p) => p.accounts.get("U1")!)
 
@@ -257,6 +269,51 @@ describe("requestExit", () => {
         const again = yield* (yield* ExitService).exitAll("MANUAL", "test")
         expect(again.placed.reduce((n, p) => n + p.qty, 0)).toBe(195 - filled)
       }).pipe(Effect.provide(exitEngine({ account: { faults: { partialFillRate: 1 } } }).layer)),
+  )
+
+  it.live(
+    "a position's exit left DETECTED by a crash is published at start over the same members: one order exits them all",
+    () =>
+      Effect.gen(function* () {
+        const dir = tempDir()
+        const bank = "BANKNIFTY26MARFUT"
+        const trades = yield* Effect.scoped(
+          Effect.gen(function* () {
+            yield* tick(bank, 48000)
+            const ids: Array<string> = []
+            for (let i = 0; i < 3; i++)
+              ids.push(yield* openTrade({ symbol: bank, qty: 30, entryPrice: 48000 + i, stopLoss: null, target: null }))
+            // What the request had committed when the engine died: the signal, with its members.
+            const signalId = signalIdOf(ids[0]!, "EMERGENCY", 0)
+            yield* (yield* ActorRuntime).spawn("exitSignal", signalId, {
+              signalId,
+              tradeId: ids[0]!,
+              accountId: "U1",
+              symbol: bank,
+              exitReason: "EMERGENCY",
+              episodeId: 0,
+              detectedPrice: 48000,
+              detectedAt: 0,
+              cooldownMs: 60_000,
+              members: ids.map((tradeId) => ({ tradeId, qty: 30 })),
+            })
+            return ids
+          }).pipe(Effect.provide(exitEngine({ dir }).layer)),
+        )
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            yield* tick(bank, 47990)
+            for (const t of trades) yield* untilState(t, "CLOSED")
+            expect(
+              yield* rows<{ qty: number; status: string }>("SELECT qty, status FROM orders WHERE purpose = 'EXIT'"),
+            ).toEqual([{ qty: 90, status: "EXECUTED" }])
+            const intentId = intentIdOf(signalIdOf(trades[0]!, "EMERGENCY", 0))
+            expect(yield* stateOf(intentId)).toBe("FILLED")
+            expect((yield* rows<{ n: number }>("SELECT COUNT(*) AS n FROM exit_intent_members"))[0]!.n).toBe(3)
+            for (const t of trades) expect((yield* contextOf(t)).exitReason).toBe("EMERGENCY")
+          }).pipe(Effect.provide(exitEngine({ dir }).layer)),
+        )
+      }),
   )
 
   it.live("a second request while the first exit is still working is refused by the execution guard", () =>
