@@ -30,7 +30,8 @@ export interface GateFacts {
   readonly side: Side
   /**
    * What the broker's net position leaves for an exit on this side: the net quantity this side
-   * reduces, less the exit orders already working on it; null when the position book is unreadable.
+   * reduces, less the exit orders already working on it (the engine's own trades' figure when the
+   * broker's book cannot be read); null when exits are not capped by the net position.
    */
   readonly positionRoom: number | null
   /** Other exit intents of the trade that are PENDING, APPROVED.live or PLACED. */

@@ -216,24 +216,53 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
         JSON.stringify(liveIntentStates),
       )
 
+    /** The exit orders working on a position's side, as the engine has them. */
+    const workingExits = (accountId: string, symbol: string, product: Product, side: Side) =>
+      select<{ client_tag: string; qty: number; filled_qty: number }>(
+        `SELECT client_tag, qty, filled_qty FROM orders
+          WHERE account_id = ? AND symbol = ? AND product = ? AND purpose = 'EXIT'
+            AND side = ? AND status IN ('CREATED', 'SENT_TO_BROKER', 'PARTIAL')`,
+        accountId,
+        symbol,
+        product,
+        side,
+      )
+
+    /**
+     * The room as the engine's own books have it, for when the broker's cannot be read (the broker
+     * is down): what the engine's trades on the position add up to, net, less its working exits.
+     * An exit approved blind would go out once the broker is back, and where a LONG and a SHORT
+     * trade net each other out (the broker's position is flat), it would take the position
+     * through zero; this finds that room 0 as the broker would have.
+     */
+    const engineRoom = (accountId: string, symbol: string, product: Product, side: Side) =>
+      Effect.gen(function* () {
+        const [net] = yield* select<{ net: number | null }>(
+          `SELECT SUM(CASE direction WHEN 'LONG' THEN qty - exited_qty ELSE exited_qty - qty END) AS net
+            FROM trades WHERE account_id = ? AND symbol = ? AND product = ? AND status <> 'CLOSED'`,
+          accountId,
+          symbol,
+          product,
+        )
+        const unfilled = (yield* workingExits(accountId, symbol, product, side)).reduce(
+          (n, o) => n + o.qty - o.filled_qty,
+          0,
+        )
+        const held = net?.net ?? 0
+        return Math.max(0, side === "SELL" ? held : -held) - unfilled
+      })
+
     /**
      * The broker's net quantity this exit side reduces, less what the exit orders working on it
-     * have still to fill; null when unreadable. A working exit's fills are read from the broker
-     * before its position (a fill the watcher has not committed yet is already in the net
-     * quantity), so a fill between the two reads can only make the room smaller, never larger.
+     * have still to fill; the engine's own figure (`engineRoom`) when the broker's book cannot be
+     * read. A working exit's fills are read from the broker before its position (a fill the
+     * watcher has not committed yet is already in the net quantity), so a fill between the two
+     * reads can only make the room smaller, never larger.
      */
     const positionRoom = (accountId: string, symbol: string, exchange: string, product: Product, side: Side) =>
       Effect.gen(function* () {
         const broker = yield* brokers.forAccount(accountId)
-        const working = yield* select<{ client_tag: string; qty: number; filled_qty: number }>(
-          `SELECT client_tag, qty, filled_qty FROM orders
-            WHERE account_id = ? AND symbol = ? AND product = ? AND purpose = 'EXIT'
-              AND side = ? AND status IN ('CREATED', 'SENT_TO_BROKER', 'PARTIAL')`,
-          accountId,
-          symbol,
-          product,
-          side,
-        )
+        const working = yield* workingExits(accountId, symbol, product, side)
         let unfilled = 0
         for (const o of working) {
           const at = yield* broker.orderByTag(o.client_tag)
@@ -247,7 +276,7 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
           onSome: (p) => p.netQty,
         })
         return Math.max(0, side === "SELL" ? net : -net) - unfilled
-      }).pipe(Effect.catchAll(() => Effect.succeed(null)))
+      }).pipe(Effect.catchAll(() => engineRoom(accountId, symbol, product, side)))
 
     /**
      * The gates' decisions on the intents of one position, in order, as the events that commit

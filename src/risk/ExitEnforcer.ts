@@ -18,7 +18,10 @@
  * position through zero) is exited again for the same reason, through its own exit intent as a
  * close is, until `followThroughAttemptsMax` failures within `followThroughWindowMs`; then the
  * enforcer gives up, once, with an intervention (and so an alert) that says so. An operator's
- * exit-all is not defeated by one rejected order.
+ * exit-all is not defeated by one rejected order. The same holds for what a request placed beyond
+ * the engine's trades (a plain EXIT order for a position, or the part of one no trade explains):
+ * when it failed and nothing was placed on that position since, the position is asked for again
+ * through the exit service, which skips it if it is flat by now.
  *
  * The other exits go through `ExitService.requestExit` only. A position with an exit already
  * working (an EXIT order or a live exit intent) is not asked for again, so a slow exit is not
@@ -91,6 +94,17 @@ export const followThroughAttemptsMax = 3
 export const followThroughWindowMs = 600_000
 
 /** A trade whose latest exit intent, asked for, failed at the broker. */
+/** A request's plain EXIT order that failed; `cause` is its creation's (`request:<source>:<reason>`). */
+interface FailedRequestOrder {
+  readonly order_id: string
+  readonly symbol: string
+  readonly exchange: string
+  readonly product: Product
+  readonly error: string | null
+  readonly cause: string | null
+  readonly failures: number
+}
+
 interface FailedRequest {
   readonly intent_id: string
   readonly trade_id: string
@@ -206,18 +220,46 @@ export class ExitEnforcer extends Effect.Service<ExitEnforcer>()("warden/ExitEnf
         }
       })
 
-    /** Open trades of the account whose latest exit intent was asked for and failed at the broker, lately. */
+    /**
+     * Open trades of the account whose latest exit intent was asked for and failed at the broker,
+     * lately: a trade's own intents and the positions' exits it was a member of alike.
+     */
     const failedRequests = (accountId: string, now: number) =>
       Effect.orDie(sql<FailedRequest>`
-        SELECT i.intent_id, i.trade_id, i.exit_reason, i.error, t.symbol, t.exchange, t.product, t.entry_price,
-          (SELECT COUNT(*) FROM exit_intents k WHERE k.trade_id = i.trade_id AND k.exit_reason = i.exit_reason
+        WITH links AS (
+          SELECT trade_id, intent_id FROM exit_intents WHERE user_broker_id = ${accountId}
+          UNION SELECT m.trade_id, m.intent_id FROM exit_intent_members m
+            JOIN exit_intents x ON x.intent_id = m.intent_id WHERE x.user_broker_id = ${accountId})
+        SELECT i.intent_id, l.trade_id, i.exit_reason, i.error, t.symbol, t.exchange, t.product, t.entry_price,
+          (SELECT COUNT(*) FROM links lk JOIN exit_intents k ON k.intent_id = lk.intent_id
+             WHERE lk.trade_id = l.trade_id AND k.exit_reason = i.exit_reason
              AND k.status = 'FAILED' AND k.updated_at >= ${now - followThroughWindowMs}) AS failures
-        FROM exit_intents i JOIN trades t ON t.trade_id = i.trade_id
-        WHERE i.user_broker_id = ${accountId} AND i.status = 'FAILED' AND t.status = 'OPEN' AND t.product <> 'CNC'
+        FROM links l JOIN exit_intents i ON i.intent_id = l.intent_id JOIN trades t ON t.trade_id = l.trade_id
+        WHERE i.status = 'FAILED' AND t.status = 'OPEN' AND t.product <> 'CNC'
           AND i.exit_reason NOT IN ${sql.in(selfFiringReasons)} AND i.updated_at >= ${now - followThroughWindowMs}
-          AND NOT EXISTS (SELECT 1 FROM exit_intents j WHERE j.trade_id = i.trade_id
+          AND NOT EXISTS (SELECT 1 FROM links lj JOIN exit_intents j ON j.intent_id = lj.intent_id
+            WHERE lj.trade_id = l.trade_id
             AND (j.created_at > i.created_at OR (j.created_at = i.created_at AND j.episode_id > i.episode_id)))
-        ORDER BY i.created_at, i.trade_id`)
+        ORDER BY i.created_at, l.trade_id`)
+
+    /**
+     * The account's plain EXIT orders of a request (what a position held beyond the engine's
+     * trades: no trade, no intent) that failed at the broker lately, each the last order on its
+     * position: nothing was placed on the position since, neither another exit nor an entry, so
+     * asking again exits only what the request meant to.
+     */
+    const failedRequestOrders = (accountId: string, now: number) =>
+      Effect.orDie(sql<FailedRequestOrder>`
+        SELECT o.order_id, o.symbol, o.exchange, o.product, o.reason AS error, j.cause,
+          (SELECT COUNT(*) FROM orders k WHERE k.account_id = o.account_id AND k.symbol = o.symbol
+             AND k.product = o.product AND k.purpose = 'EXIT' AND k.parent_id IS NULL AND k.status = 'FAILED'
+             AND k.updated_at >= ${now - followThroughWindowMs}) AS failures
+        FROM orders o JOIN journal j ON j.actor_id = o.order_id AND j.seq = 0
+        WHERE o.account_id = ${accountId} AND o.purpose = 'EXIT' AND o.parent_id IS NULL AND o.status = 'FAILED'
+          AND o.product <> 'CNC' AND o.updated_at >= ${now - followThroughWindowMs}
+          AND NOT EXISTS (SELECT 1 FROM orders n WHERE n.account_id = o.account_id AND n.symbol = o.symbol
+            AND n.product = o.product AND n.created_at > o.created_at)
+        ORDER BY o.created_at`)
 
     /** Failed requests given up on, so the give-up is said once (per process). */
     const givenUp = new Set<string>()
@@ -230,8 +272,9 @@ export class ExitEnforcer extends Effect.Service<ExitEnforcer>()("warden/ExitEnf
           if (exiting.has(keyOf(f))) continue
           const what = `${f.exit_reason} exit of trade ${f.trade_id} (${f.symbol} ${f.product})`
           if (f.failures >= followThroughAttemptsMax) {
-            if (givenUp.has(f.intent_id)) continue
-            givenUp.add(f.intent_id)
+            const key = `${f.intent_id}/${f.trade_id}`
+            if (givenUp.has(key)) continue
+            givenUp.add(key)
             yield* intervene(
               accountId,
               "FOLLOW_THROUGH",
@@ -270,6 +313,32 @@ export class ExitEnforcer extends Effect.Service<ExitEnforcer>()("warden/ExitEnf
               `${detail}; asked again (intent ${q.intentId})`,
               q.decision.executed ? 1 : 0,
             )
+        }
+        // What a request placed beyond the engine's trades (plain EXIT orders): asked again, for
+        // that position, through the exit service (broker truth: a position flat by now is skipped).
+        for (const o of yield* failedRequestOrders(accountId, now)) {
+          if (exiting.has(keyOf(o))) continue
+          const reason = (o.cause?.split(":").at(-1) ?? "MANUAL") as ExitReason
+          const what = `${reason} exit order ${o.order_id} (${o.symbol} ${o.product})`
+          if (o.failures >= followThroughAttemptsMax) {
+            if (givenUp.has(o.order_id)) continue
+            givenUp.add(o.order_id)
+            yield* intervene(
+              accountId,
+              "FOLLOW_THROUGH",
+              "give_up",
+              `${what} failed ${o.failures} times, last: ${o.error ?? "?"}; not asked again`,
+            )
+            continue
+          }
+          const request = {
+            scope: "SYMBOLS",
+            symbols: [o.symbol],
+            product: o.product === "NRML" ? "NRML" : "MIS",
+            reason,
+            source: "risk:follow-through",
+          } as const
+          yield* requestExits(accountId, "FOLLOW_THROUGH", request, `${what} failed (${o.error ?? "?"})`)
         }
       })
 

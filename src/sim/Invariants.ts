@@ -178,19 +178,37 @@ const cncUntouched: Check = (sql, facts) =>
     return sample([...bad, ...cncExits.map((r) => r.id)])
   })
 
-/** No exit's fill takes a position through zero: exit quantity and side came from the net quantity. */
+/**
+ * No exit's fill takes a position through zero: exit quantity and side came from the net quantity.
+ * One exception, not the exit's doing: an entry on the exit's own side (a new trade the other way)
+ * placed while the exit was on its way and filled first. The books still agree then: the exited
+ * trade is closed and the new one holds what the position holds.
+ */
 const exitQtyFromNetQty: Check = (sql) =>
   Effect.gen(function* () {
-    const fills = yield* sql<{ key: string; side: string; qty: number; purpose: string | null; tag: string }>`
-      SELECT f.account_id || ':' || f.symbol || ':' || f.product AS key, f.side, f.qty, o.purpose, f.client_tag AS tag
+    const fills = yield* sql<{
+      key: string
+      side: string
+      qty: number
+      at: number
+      purpose: string | null
+      tag: string
+      created_at: number | null
+    }>`
+      SELECT f.account_id || ':' || f.symbol || ':' || f.product AS key, f.side, f.qty, f.at, o.purpose,
+        f.client_tag AS tag, o.created_at
       FROM paper_fills f LEFT JOIN orders o ON o.client_tag = f.client_tag ORDER BY f.at, f.rowid`
     const net = new Map<string, number>()
+    const entries = new Map<string, Array<{ side: string; at: number }>>()
     const bad: Array<string> = []
     for (const f of fills) {
       const before = net.get(f.key) ?? 0
       const after = before + (f.side === "BUY" ? f.qty : -f.qty)
       net.set(f.key, after)
-      if (f.purpose === "EXIT" && (before === 0 || Math.sign(after) === -Math.sign(before))) bad.push(f.tag)
+      if (f.purpose === "ENTRY") entries.set(f.key, [...(entries.get(f.key) ?? []), { side: f.side, at: f.at }])
+      if (f.purpose !== "EXIT" || !(before === 0 || Math.sign(after) === -Math.sign(before))) continue
+      const overtaken = (entries.get(f.key) ?? []).some((e) => e.side === f.side && e.at >= (f.created_at ?? f.at))
+      if (!overtaken) bad.push(f.tag)
     }
     return sample(bad)
   })

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { PaperAccounts } from "../../src/broker/PaperBroker.js"
-import { enterTrade, exitEngine, openTrade, rows, settled, tick, untilState } from "./exitHarness.js"
+import { enterTrade, exitEngine, openTrade, rows, settled, stateOf, tick, untilState } from "./exitHarness.js"
 
 const capped = () => exitEngine({ exits: { capByNetPosition: true } })
 const paper = Effect.map(PaperAccounts, (p) => p.accounts.get("U1")!)
@@ -37,6 +37,35 @@ describe("exits capped by the broker's net position", () => {
         expect(approved.length).toBe(2)
         expect(refused.length).toBe(1)
         expect(byTrade[refused[0]!]!.reject_code).toBe("NOT_IN_POSITION")
+        expect(yield* net).toBe(0)
+      }).pipe(Effect.provide(capped().layer)),
+  )
+
+  it.live(
+    "with the broker down, the engine's own trades stand in for its book: a LONG and a SHORT that net to flat are refused, a lone LONG exits once the broker is back",
+    () =>
+      Effect.gen(function* () {
+        yield* tick("NIFTY26MARFUT", 22000)
+        const long = yield* enterTrade({ stopLoss: 21950 })
+        const short = yield* enterTrade({ side: "SELL", stopLoss: 22100 })
+        expect(yield* net).toBe(0)
+        const b = yield* paper
+        yield* b.setDown(true)
+        // The short's stop fires while the book cannot be read: flat by the engine's trades too.
+        yield* tick("NIFTY26MARFUT", 22110)
+        yield* untilState(`exi_${short}_STOP_LOSS_0`, "REJECTED")
+        expect((yield* intents).find((i) => i.trade_id === short)?.reject_code).toBe("NOT_IN_POSITION")
+        // A lone LONG (on another symbol) whose stop fires while the broker is down: its own trade
+        // holds it, so it is approved, and its exit goes out once the broker is back.
+        yield* b.setDown(false)
+        yield* tick("BANKNIFTY26MARFUT", 48000)
+        const alone = yield* enterTrade({ symbol: "BANKNIFTY26MARFUT", qty: 30, stopLoss: 47900 })
+        yield* b.setDown(true)
+        yield* tick("BANKNIFTY26MARFUT", 47890)
+        yield* untilState(`exi_${alone}_STOP_LOSS_0`, "APPROVED.live")
+        yield* b.setDown(false)
+        yield* untilState(alone, "CLOSED")
+        expect(yield* stateOf(long)).toBe("OPEN")
         expect(yield* net).toBe(0)
       }).pipe(Effect.provide(capped().layer)),
   )

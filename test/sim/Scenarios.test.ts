@@ -23,6 +23,8 @@ const exitReasons: Record<string, ReadonlyArray<string>> = {
   "crash-mid-exit.json": ["STOP_LOSS"],
   "exit-during-broker-down.json": ["MANUAL"],
   "exit-all-rejected.json": ["MANUAL", "MANUAL"],
+  // Three trades on one position, one exit order: each closes with the exit-all's reason.
+  "exit-all-one-order-per-position.json": ["MANUAL", "MANUAL", "MANUAL"],
 }
 
 /** Exits by account, for scenarios whose accounts open trades at the same moment (their order may vary). */
