@@ -264,6 +264,25 @@ export class ExitEnforcer extends Effect.Service<ExitEnforcer>()("warden/ExitEnf
     /** Failed requests given up on, so the give-up is said once (per process). */
     const givenUp = new Set<string>()
 
+    /** Gives up following an exit through, saying so once (an intervention, so an alert). */
+    const giveUp = (
+      accountId: string,
+      key: string,
+      what: string,
+      f: { readonly failures: number; readonly error: string | null },
+    ) =>
+      givenUp.has(key)
+        ? Effect.void
+        : Effect.suspend(() => {
+            givenUp.add(key)
+            return intervene(
+              accountId,
+              "FOLLOW_THROUGH",
+              "give_up",
+              `${what} failed ${f.failures} times, last: ${f.error ?? "?"}; not asked again`,
+            )
+          })
+
     /** Exits again, for the same reason, the trades whose requested exit failed at the broker. */
     const followThrough = (accountId: string, exiting: ReadonlySet<string>) =>
       Effect.gen(function* () {
@@ -272,15 +291,7 @@ export class ExitEnforcer extends Effect.Service<ExitEnforcer>()("warden/ExitEnf
           if (exiting.has(keyOf(f))) continue
           const what = `${f.exit_reason} exit of trade ${f.trade_id} (${f.symbol} ${f.product})`
           if (f.failures >= followThroughAttemptsMax) {
-            const key = `${f.intent_id}/${f.trade_id}`
-            if (givenUp.has(key)) continue
-            givenUp.add(key)
-            yield* intervene(
-              accountId,
-              "FOLLOW_THROUGH",
-              "give_up",
-              `${what} failed ${f.failures} times, last: ${f.error ?? "?"}; not asked again`,
-            )
+            yield* giveUp(accountId, `${f.intent_id}/${f.trade_id}`, what, f)
             continue
           }
           const q = yield* qualification.submit(
@@ -321,14 +332,7 @@ export class ExitEnforcer extends Effect.Service<ExitEnforcer>()("warden/ExitEnf
           const reason = (o.cause?.split(":").at(-1) ?? "MANUAL") as ExitReason
           const what = `${reason} exit order ${o.order_id} (${o.symbol} ${o.product})`
           if (o.failures >= followThroughAttemptsMax) {
-            if (givenUp.has(o.order_id)) continue
-            givenUp.add(o.order_id)
-            yield* intervene(
-              accountId,
-              "FOLLOW_THROUGH",
-              "give_up",
-              `${what} failed ${o.failures} times, last: ${o.error ?? "?"}; not asked again`,
-            )
+            yield* giveUp(accountId, o.order_id, what, o)
             continue
           }
           const request = {
