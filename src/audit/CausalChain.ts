@@ -141,8 +141,16 @@ const fillOf = (row: StoredJournalRow): ChainFill => {
 /** A trade's entries and exits, laid out. */
 const tradeChain = (store: Store, tradeId: string) =>
   Effect.gen(function* () {
-    const signals = yield* store.signalsOfTrade(tradeId)
+    const own = yield* store.signalsOfTrade(tradeId)
     const intents = yield* store.intentsOfTrade(tradeId)
+    // A position's exit this trade was a member of is on its first trade's signal.
+    const signals = [...own]
+    for (const i of intents)
+      if (!signals.some((s) => s.signal_id === i.signal_id)) {
+        const s = yield* store.signal(i.signal_id)
+        if (s) signals.push(s)
+      }
+    signals.sort((a, b) => a.detected_at - b.detected_at)
     const orders = yield* store.ordersOf([tradeId, ...intents.map((i) => i.intent_id)])
     const ids = [
       tradeId,
