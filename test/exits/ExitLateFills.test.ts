@@ -233,6 +233,54 @@ describe("late exit fills", () => {
       }).pipe(Effect.provide(exitEngine().layer)),
   )
   it.live(
+    "a position's exit: a late fill committed while the trade manager was not running reaches the member at the next start, its first trade CLOSED",
+    () =>
+      Effect.gen(function* () {
+        const dir = tempDir()
+        const [a, b] = yield* Effect.scoped(
+          Effect.gen(function* () {
+            yield* tick(symbol, 22000)
+            const open = { qty: 65, entryPrice: 22000, product: "NRML" as const, stopLoss: null, target: null }
+            const a = yield* openTrade(open)
+            const b = yield* openTrade(open)
+            const members = [
+              { tradeId: a, qty: 65 },
+              { tradeId: b, qty: 65 },
+            ]
+            yield* restingExit(a, "exi_posr_0", 0, [["ord_posr_a", 130]], members)
+            yield* brokerFill("ord_posr_a", "a-1", 70, 22010)
+            yield* (yield* ActorRuntime).send("exi_posr_0", { type: "cmd.cancel" }, "test")
+            yield* untilState("exi_posr_0", "FAILED")
+            // Oldest first: a took 65 and is CLOSED; b took 5 and is OPEN.
+            yield* untilState(a, "CLOSED")
+            yield* untilState(b, "OPEN")
+            return [a, b] as const
+          }).pipe(Effect.provide(exitEngine({ dir }).layer)),
+        )
+        // The order filled 50 more before its cancel landed; the engine that hears of it has no
+        // trade manager, as when it stops right after the fill's commit.
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            expect((yield* brokerFill("ord_posr_a", "a-2", 50, 22020)).refused).toBeNull()
+            yield* (yield* ActorRuntime).awaitIdle
+            expect((yield* trade(b)).exitedQty).toBe(5)
+          }).pipe(Effect.provide(testEngine({ dir }).layer)),
+        )
+        // Restarted: found through b (its first trade is CLOSED), all 50 are b's.
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            yield* until(
+              "b has its share",
+              Effect.map(trade(b), (t) => t.exitedQty === 55),
+            )
+            expect((yield* trade(a)).exitedQty).toBe(65)
+            expect(yield* stateOf(b)).toBe("OPEN")
+            expect((yield* verifyReplay()).mismatches).toEqual([])
+          }).pipe(Effect.provide(exitEngine({ dir }).layer)),
+        )
+      }),
+  )
+  it.live(
     "what the next episode's exit filled beyond the trade after a late fill is an anomaly (excess_qty), and a late fill for a CLOSED trade is refused on its journal",
     () =>
       Effect.gen(function* () {
