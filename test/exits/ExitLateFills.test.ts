@@ -61,6 +61,15 @@ const restingExit = (
     yield* untilState(intentId, "PLACED")
   })
 
+/** Two LONG trades of 65 on one position (no levels: nothing but the test exits them), as members. */
+const twoOnOnePosition = Effect.gen(function* () {
+  yield* tick(symbol, 22000)
+  const open = { qty: 65, entryPrice: 22000, product: "NRML" as const, stopLoss: null, target: null }
+  const a = yield* openTrade(open)
+  const b = yield* openTrade(open)
+  return { a, b, members: [a, b].map((tradeId) => ({ tradeId, qty: 65 })) }
+})
+
 /** A fill update for an engine order, as the order watcher sends it. */
 const brokerFill = (orderId: string, fillId: string, qty: number, price: number) =>
   Effect.flatMap(ActorRuntime, (rt) =>
@@ -189,14 +198,7 @@ describe("late exit fills", () => {
     "a position's exit: what filled before the failure goes to the oldest trade, a late fill goes on from there to the next",
     () =>
       Effect.gen(function* () {
-        yield* tick(symbol, 22000)
-        const open = { qty: 65, entryPrice: 22000, product: "NRML" as const, stopLoss: null, target: null }
-        const a = yield* openTrade(open)
-        const b = yield* openTrade(open)
-        const members = [
-          { tradeId: a, qty: 65 },
-          { tradeId: b, qty: 65 },
-        ]
+        const { a, b, members } = yield* twoOnOnePosition
         yield* restingExit(
           a,
           "exi_pos_0",
@@ -239,14 +241,7 @@ describe("late exit fills", () => {
         const dir = tempDir()
         const [a, b] = yield* Effect.scoped(
           Effect.gen(function* () {
-            yield* tick(symbol, 22000)
-            const open = { qty: 65, entryPrice: 22000, product: "NRML" as const, stopLoss: null, target: null }
-            const a = yield* openTrade(open)
-            const b = yield* openTrade(open)
-            const members = [
-              { tradeId: a, qty: 65 },
-              { tradeId: b, qty: 65 },
-            ]
+            const { a, b, members } = yield* twoOnOnePosition
             yield* restingExit(a, "exi_posr_0", 0, [["ord_posr_a", 130]], members)
             yield* brokerFill("ord_posr_a", "a-1", 70, 22010)
             yield* (yield* ActorRuntime).send("exi_posr_0", { type: "cmd.cancel" }, "test")
