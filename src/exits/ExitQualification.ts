@@ -534,20 +534,22 @@ export class ExitQualification extends Effect.Service<ExitQualification>()("ward
           return answers as ReadonlyMap<ExitCandidate, Qualified>
         }
         const { c, t } = open[0]!
-        const cooled = options.bypassCooldown ? undefined : (yield* cooling([c.tradeId])).get(c.tradeId)
-        if (cooled) {
-          for (const o of open) answers.set(o.c, notEligible("COOLDOWN", `signal ${cooled.signal_id} is cooling down`))
+        const everyOne = (q: Qualified) => {
+          for (const o of open) answers.set(o.c, q)
           return answers as ReadonlyMap<ExitCandidate, Qualified>
         }
+        const cooled = options.bypassCooldown ? undefined : (yield* cooling([c.tradeId])).get(c.tradeId)
+        if (cooled) return everyOne(notEligible("COOLDOWN", `signal ${cooled.signal_id} is cooling down`))
+        // While dark, an exit is recorded once (as for one trade), by its first trade.
+        const dark = settings.executes(t.accountId, t.symbol) ? undefined : yield* recordedDark(c.tradeId, c.reason)
+        if (dark) return everyOne(notEligible("RECORDED_DARK", `intent ${dark.intent_id} already recorded it, dark`))
         const episode = Math.max(t.episode, ((yield* lastEpisodes([c.tradeId])).get(c.tradeId)?.e ?? -1) + 1)
         const signalId = signalIdOf(c.tradeId, c.reason, episode)
         const members = open.map((o) => ({ tradeId: o.c.tradeId, qty: o.t.qty - o.t.exitedQty }))
         const terms = { ...termsOf(signalId, t), qty: members.reduce((n, m) => n + m.qty, 0), members }
         const create = { ...signalInput(signalId, episode, t, c, config.cooldownMs), members }
         const item = { signalId, terms, t, detectedPrice: c.price, cause: `exit:${options.source}`, create }
-        const answer = (yield* publishAll([item])).get(item)!
-        for (const o of open) answers.set(o.c, answer)
-        return answers as ReadonlyMap<ExitCandidate, Qualified>
+        return everyOne((yield* publishAll([item])).get(item)!)
       })
 
     /** Gates a PENDING intent found at start (its decision was lost in a crash). */

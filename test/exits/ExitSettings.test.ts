@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { ExitService } from "../../src/exits/ExitService.js"
 import { ExitSettings } from "../../src/exits/ExitSettings.js"
 import { tempDir } from "../fixtures/TestEngine.js"
 import {
@@ -64,6 +65,29 @@ describe("dark mode", () => {
           }).pipe(Effect.provide(exitEngine({ dir }).layer)),
         )
       }),
+  )
+})
+
+describe("dark mode and a position's exit", () => {
+  it.live("an exit-all over a position of two trades records one dark intent, once, and places nothing", () =>
+    Effect.gen(function* () {
+      yield* (yield* ExitSettings).setDarkMode(true)
+      yield* tick("NIFTY26MARFUT", 22000)
+      const a = yield* enterTrade({ product: "MIS" })
+      const b = yield* enterTrade({ product: "MIS" })
+      const service = yield* ExitService
+      const first = yield* service.exitAll("MANUAL", "test")
+      expect(first.placed).toEqual([])
+      expect(first.skipped.map((k) => [k.tradeId, k.reason.split(":")[0]])).toEqual([
+        [a, "DARK"],
+        [b, "DARK"],
+      ])
+      const again = yield* service.exitAll("MANUAL", "test")
+      expect(again.skipped.map((k) => k.reason.split(":")[0])).toEqual(["RECORDED_DARK", "RECORDED_DARK"])
+      expect((yield* intents).map((i) => [i.trade_id, i.state])).toEqual([[a, "APPROVED.dark"]])
+      expect(yield* exitOrders).toEqual([])
+      expect([yield* stateOf(a), yield* stateOf(b)]).toEqual(["OPEN", "OPEN"])
+    }).pipe(Effect.provide(exitEngine().layer)),
   )
 })
 
