@@ -303,38 +303,40 @@ describe("a position's exit (members)", () => {
   })
 
   it("members that do not make the intent are a malformed approval: REJECTED, nothing placed, nobody told", () => {
-    const cases: Array<[ReadonlyArray<{ tradeId: string; qty: number }>, string]> = [
+    // Members as [trade, qty] pairs.
+    const cases: Array<[ReadonlyArray<readonly [string, number]>, string]> = [
       [
         [
-          { tradeId: "T1", qty: 65 },
-          { tradeId: "T2", qty: 40 },
+          ["T1", 65],
+          ["T2", 40],
         ],
         "the members make 105, the intent exits 130",
       ],
       [
         [
-          { tradeId: "T2", qty: 65 },
-          { tradeId: "T1", qty: 65 },
+          ["T2", 65],
+          ["T1", 65],
         ],
         "the members do not start with the trade",
       ],
       [
         [
-          { tradeId: "T1", qty: 65 },
-          { tradeId: "T1", qty: 65 },
+          ["T1", 65],
+          ["T1", 65],
         ],
         "the members name a trade twice",
       ],
       [
         [
-          { tradeId: "T1", qty: 130 },
-          { tradeId: "T2", qty: 0 },
+          ["T1", 130],
+          ["T2", 0],
         ],
         "a member's quantity is not positive",
       ],
     ]
     for (const [bad, error] of cases) {
-      const r = run(ExitIntentMachine, { ...input, members: bad }, [ev("gate.approved:live")])
+      const members = bad.map(([tradeId, qty]) => ({ tradeId, qty }))
+      const r = run(ExitIntentMachine, { ...input, members }, [ev("gate.approved:live")])
       expect(statePath(r.final.value)).toBe("REJECTED")
       expect(r.final.context).toMatchObject({ rejectCode: "BAD_APPROVAL", error })
       expect(declaredBy(r.steps)).toEqual([])
