@@ -48,6 +48,7 @@ import {
   tick,
 } from "./PaperBook.js"
 import { fundsOf, holdingKey, holdingsView, positionKey, positionView } from "./PaperLedger.js"
+import { SqliteConnection } from "../store/SqliteConnection.js"
 import { makePaperStore, type PaperStore, type PaperWrite, type StoredBooks } from "./PaperStore.js"
 import { chance, type Disconnect, makeUpdateChannel, type UpdateChannel } from "./PaperUpdates.js"
 
@@ -249,11 +250,12 @@ interface Core {
 const makeCore = (options: PaperBrokerOptions) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const conn = yield* SqliteConnection
     const clock = yield* Effect.clock
     const random = yield* Effect.random
     const faults: PaperFaults = { ...noFaults, ...options.faults }
     const instruments = options.instruments ?? Instruments.empty
-    const store = makePaperStore(sql, options.accountId)
+    const store = makePaperStore(sql, conn, options.accountId)
     const started = yield* clock.currentTimeMillis
     const books = yield* loadBooks(store, options, started)
     const core: Core = {
@@ -443,7 +445,9 @@ const queriesOf = (core: Core) => {
 }
 
 /** Builds the paper broker of one account from its stored books (or opens the account). */
-export const make = (options: PaperBrokerOptions): Effect.Effect<PaperBroker, SqlError, SqlClient.SqlClient> =>
+export const make = (
+  options: PaperBrokerOptions,
+): Effect.Effect<PaperBroker, SqlError, SqlClient.SqlClient | SqliteConnection> =>
   Effect.map(makeCore(options), (core) => ({
     accountId: options.accountId,
     place: placeWith(core),
@@ -471,7 +475,7 @@ export class PaperAccounts extends Context.Tag("warden/PaperAccounts")<
 /** The paper brokers of these accounts, as the engine's `Brokers` and as `PaperAccounts`. */
 export const layer = (
   accounts: ReadonlyArray<PaperBrokerOptions>,
-): Layer.Layer<Brokers | PaperAccounts, SqlError, SqlClient.SqlClient> =>
+): Layer.Layer<Brokers | PaperAccounts, SqlError, SqlClient.SqlClient | SqliteConnection> =>
   Layer.effectContext(
     Effect.gen(function* () {
       const brokers = new Map<string, PaperBroker>()

@@ -1,13 +1,15 @@
 /**
  * The paper broker's SQL (migrations/0003_create_paper_broker.sql): one account's books loaded
  * at start, and each operation's changes written in one transaction before they are committed
- * to memory. Through the generic `SqlClient`, like the rest of the store.
+ * to memory: loaded through the generic `SqlClient`, written synchronously on the connection.
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import type Sqlite from "better-sqlite3"
 import { Effect, Option } from "effect"
 import type { OrderType, Product, Side } from "../domain/Trading.js"
 import type { BrokerHolding, BrokerOrderStatus, BrokerTrade } from "./Broker.js"
+import type { SqliteConnection } from "../store/SqliteConnection.js"
 import type { Draft, PaperOrder } from "./PaperBook.js"
 import type { PaperPosition } from "./PaperLedger.js"
 
@@ -127,6 +129,21 @@ const orderUpsertSql = `INSERT INTO paper_orders (${orderColumns.join(", ")})
     .map((c) => `${c} = excluded.${c}`)
     .join(", ")}`
 
+const holdingUpsertSql = `INSERT INTO paper_holdings (account_id, symbol, exchange, qty, avg_price, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?)
+  ON CONFLICT (account_id, symbol, exchange)
+  DO UPDATE SET qty = excluded.qty, avg_price = excluded.avg_price, updated_at = excluded.updated_at`
+const holdingDeleteSql = "DELETE FROM paper_holdings WHERE account_id = ? AND symbol = ? AND exchange = ?"
+const fillInsertSql = `INSERT INTO paper_fills (fill_id, broker_order_id, account_id, client_tag, symbol, exchange, side,
+  product, qty, price, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const positionUpsertSql = `INSERT INTO paper_positions (account_id, symbol, exchange, product, net_qty, buy_qty, buy_value,
+  sell_qty, sell_value, avg_open, realized_pnl, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (account_id, symbol, exchange, product) DO UPDATE SET
+    net_qty = excluded.net_qty, buy_qty = excluded.buy_qty, buy_value = excluded.buy_value,
+    sell_qty = excluded.sell_qty, sell_value = excluded.sell_value, avg_open = excluded.avg_open,
+    realized_pnl = excluded.realized_pnl, updated_at = excluded.updated_at`
+const cashUpdateSql = "UPDATE paper_funds SET cash = ?, updated_at = ? WHERE account_id = ?"
+
 /** One operation's changes, ready to write. */
 export interface PaperWrite {
   readonly at: number
@@ -139,7 +156,7 @@ export interface PaperWrite {
 }
 
 /** The SQL of one paper account. */
-export const makePaperStore = (sql: SqlClient.SqlClient, accountId: string) => {
+export const makePaperStore = (sql: SqlClient.SqlClient, conn: SqliteConnection["Type"], accountId: string) => {
   /** The account's books, or None for an account never opened. */
   const load: Effect.Effect<Option.Option<StoredBooks>, SqlError> = Effect.gen(function* () {
     const funds = yield* sql<{ capital: number; cash: number }>`
@@ -170,38 +187,71 @@ export const makePaperStore = (sql: SqlClient.SqlClient, accountId: string) => {
 
   /** Opens the account with its capital and initial holdings. */
   const create = (capital: number, holdings: ReadonlyArray<BrokerHolding>, at: number) =>
-    sql.withTransaction(
-      Effect.gen(function* () {
-        yield* sql`INSERT INTO paper_funds (account_id, capital, cash, updated_at)
-                   VALUES (${accountId}, ${capital}, ${capital}, ${at})`
-        for (const h of holdings) yield* upsertHolding(h, at)
-      }),
+    conn.use((db) =>
+      db.transaction(() => {
+        run(db, "INSERT INTO paper_funds (account_id, capital, cash, updated_at) VALUES (?, ?, ?, ?)", [
+          accountId,
+          capital,
+          capital,
+          at,
+        ])
+        for (const h of holdings) writeHolding(db, h, at)
+      })(),
     )
 
-  const upsertHolding = (h: BrokerHolding, at: number) =>
+  // The writes of an operation run synchronously on the connection (`SqliteConnection.use`), their
+  // statements prepared once: an exit storm places a thousand orders, and each one's rows through
+  // the general client cost a fiber's worth of work per statement, while holding the connection.
+  const statements = new Map<string, Sqlite.Statement>()
+  const run = (db: Sqlite.Database, text: string, params: ReadonlyArray<unknown>) => {
+    let statement = statements.get(text)
+    if (!statement) {
+      statement = db.prepare(text)
+      statements.set(text, statement)
+    }
+    statement.run(...params)
+  }
+
+  const writeHolding = (db: Sqlite.Database, h: BrokerHolding, at: number) =>
     h.qty > 0
-      ? sql`INSERT INTO paper_holdings (account_id, symbol, exchange, qty, avg_price, updated_at)
-            VALUES (${accountId}, ${h.symbol}, ${h.exchange}, ${h.qty}, ${h.avgPrice}, ${at})
-            ON CONFLICT (account_id, symbol, exchange)
-            DO UPDATE SET qty = excluded.qty, avg_price = excluded.avg_price, updated_at = excluded.updated_at`
-      : sql`DELETE FROM paper_holdings
-            WHERE account_id = ${accountId} AND symbol = ${h.symbol} AND exchange = ${h.exchange}`
+      ? run(db, holdingUpsertSql, [accountId, h.symbol, h.exchange, h.qty, h.avgPrice, at])
+      : run(db, holdingDeleteSql, [accountId, h.symbol, h.exchange])
 
-  const upsertPosition = (p: PaperPosition, at: number) =>
-    sql`INSERT INTO paper_positions (account_id, symbol, exchange, product, net_qty, buy_qty, buy_value, sell_qty,
-                                     sell_value, avg_open, realized_pnl, updated_at)
-        VALUES (${accountId}, ${p.symbol}, ${p.exchange}, ${p.product}, ${p.netQty}, ${p.buyQty}, ${p.buyValue},
-                ${p.sellQty}, ${p.sellValue}, ${p.avgOpen}, ${p.realizedPnl}, ${at})
-        ON CONFLICT (account_id, symbol, exchange, product) DO UPDATE SET
-          net_qty = excluded.net_qty, buy_qty = excluded.buy_qty, buy_value = excluded.buy_value,
-          sell_qty = excluded.sell_qty, sell_value = excluded.sell_value, avg_open = excluded.avg_open,
-          realized_pnl = excluded.realized_pnl, updated_at = excluded.updated_at`
-
-  const insertFill = (f: BrokerTrade) =>
-    sql`INSERT INTO paper_fills (fill_id, broker_order_id, account_id, client_tag, symbol, exchange, side, product, qty,
-                                 price, at)
-        VALUES (${f.fillId}, ${f.brokerOrderId}, ${accountId}, ${f.clientTag}, ${f.symbol}, ${f.exchange}, ${f.side},
-                ${f.product}, ${f.qty}, ${f.price}, ${f.at})`
+  const writeOne = (db: Sqlite.Database, w: PaperWrite) => {
+    for (const row of w.orders) run(db, orderUpsertSql, row)
+    for (const f of w.fills)
+      run(db, fillInsertSql, [
+        f.fillId,
+        f.brokerOrderId,
+        accountId,
+        f.clientTag,
+        f.symbol,
+        f.exchange,
+        f.side,
+        f.product,
+        f.qty,
+        f.price,
+        f.at,
+      ])
+    for (const p of w.positions)
+      run(db, positionUpsertSql, [
+        accountId,
+        p.symbol,
+        p.exchange,
+        p.product,
+        p.netQty,
+        p.buyQty,
+        p.buyValue,
+        p.sellQty,
+        p.sellValue,
+        p.avgOpen,
+        p.realizedPnl,
+        w.at,
+      ])
+    for (const h of w.holdings) writeHolding(db, h, w.at)
+    if (w.cash !== null) run(db, cashUpdateSql, [w.cash, w.at, accountId])
+  }
+  let transaction: ((writes: ReadonlyArray<PaperWrite>) => void) | undefined
 
   /** One operation's changes as rows, taken before the draft is committed to memory. */
   const prepare = (draft: Draft, at: number): PaperWrite => ({
@@ -218,18 +268,12 @@ export const makePaperStore = (sql: SqlClient.SqlClient, accountId: string) => {
 
   /** Writes several operations' changes, in order, in one transaction (one sync to disk). */
   const writeAll = (writes: ReadonlyArray<PaperWrite>): Effect.Effect<void, SqlError> =>
-    sql.withTransaction(
-      Effect.gen(function* () {
-        for (const w of writes) {
-          for (const row of w.orders) yield* sql.unsafe(orderUpsertSql, row)
-          for (const f of w.fills) yield* insertFill(f)
-          for (const p of w.positions) yield* upsertPosition(p, w.at)
-          for (const h of w.holdings) yield* upsertHolding(h, w.at)
-          if (w.cash !== null)
-            yield* sql`UPDATE paper_funds SET cash = ${w.cash}, updated_at = ${w.at} WHERE account_id = ${accountId}`
-        }
-      }),
-    )
+    conn.use((db) => {
+      transaction ??= db.transaction((ws: ReadonlyArray<PaperWrite>) => {
+        for (const w of ws) writeOne(db, w)
+      })
+      transaction(writes)
+    })
 
   return { load, create, prepare, writeAll }
 }

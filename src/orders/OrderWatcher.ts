@@ -11,6 +11,7 @@ import { Clock, Context, Effect, FiberSet, Layer, Metric, Option, Stream } from 
 import type { BrokerOrder, OrderUpdate } from "../broker/Broker.js"
 import { Brokers } from "../broker/Brokers.js"
 import { ActorRuntime } from "../runtime/ActorRuntime.js"
+import { brokerUpdates } from "../runtime/EngineScheduler.js"
 import type { OutcomeEvent } from "../runtime/EffectHandlers.js"
 
 /** Bounds of the watcher. */
@@ -207,6 +208,8 @@ export const layer = (config: WatcherConfig = defaultWatcherConfig) =>
           watchStream(accountId, broker.updates).pipe(
             Effect.catchAllCause((cause) => Effect.logError("order update stream failed", cause)),
             Effect.annotateLogs({ accountId }),
+            // Its workers (forked from it) too: see `EngineScheduler.brokerUpdates`.
+            Effect.withSchedulingPriority(brokerUpdates),
           ),
         )
       }

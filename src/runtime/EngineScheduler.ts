@@ -11,12 +11,21 @@
  * Tasks run lowest priority number first, and the choice is made again before every task: a fiber
  * of the exit path (`exitPath`: the committer, the exit workers) woken in the middle of a round
  * runs next, not behind every broker answer and tick already queued. Without it a firing tick's
- * few fiber hops each waited behind a round of other work, milliseconds on a busy engine.
+ * few fiber hops each waited behind a round of other work, milliseconds on a busy engine. The
+ * broker's order updates (`brokerUpdates`) run after everything else.
  */
 import { defaultShouldYield, type Scheduler } from "effect/Scheduler"
 
 /** The scheduling priority of the exit path's fibers (Effect's default is 0; lower runs first). */
 export const exitPath = -1
+
+/**
+ * The scheduling priority of the broker's order updates (the order watcher's stream): runs when
+ * nothing else is ready. An exit-all places its orders before it books their fills (a storm of
+ * 1,000 positions: 2.2 s for every exit order, against 3.0 s with each fill's steps, ten trades
+ * closed a fill, taken in between); on an engine with time to spare, an update waits for nothing.
+ */
+export const brokerUpdates = 1
 
 interface Bucket {
   readonly priority: number
