@@ -43,7 +43,7 @@ import {
   type UnitWrites,
   versionOf,
 } from "./Step.js"
-import { exitPath } from "./EngineScheduler.js"
+import { brokerUpdates, exitPath } from "./EngineScheduler.js"
 import { Limiter } from "./Limiter.js"
 import { type TimerEntry, TimerHeap } from "./TimerHeap.js"
 
@@ -157,8 +157,12 @@ export class ActorRuntime extends Context.Tag("warden/ActorRuntime")<
 interface Item {
   readonly env: Envelope
   readonly done: Deferred.Deferred<StepOutcome> | null
-  /** Offered by a fiber of the exit path (`EngineScheduler.exitPath`): committed without waiting to batch. */
-  readonly urgent?: boolean
+  /**
+   * The scheduling priority of the fiber that offered it (default 0). The exit path's
+   * (`EngineScheduler.exitPath`) is committed without waiting to batch; any other waits one turn at
+   * its own priority, so that the fibers of that priority already queued add theirs to the group.
+   */
+  readonly priority?: number
   /** How many times this envelope was offered again after a failed commit. */
   readonly attempt?: number
 }
@@ -600,17 +604,24 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
           : attempt
       return recovered.pipe(
         Effect.catchAll((failure) => Effect.succeed(handler.onFailure(failure, payload, ctx))),
+        // The broker's answer is booked as its updates are (`EngineScheduler.brokerUpdates`): after
+        // the engine's own work, so that an exit-all's last orders are not sent behind its first
+        // ones' answers.
         Effect.flatMap((outcome) =>
-          Queue.offer(inbox, {
-            env: {
-              actorId,
-              event: outcome,
-              cause: `outbox:${id}`,
-              outboxId: id,
-              outboxResult: JSON.stringify(outcome),
-            },
-            done: null,
-          }),
+          Effect.zipRight(
+            Effect.yieldNow({ priority: brokerUpdates }),
+            Queue.offer(inbox, {
+              env: {
+                actorId,
+                event: outcome,
+                cause: `outbox:${id}`,
+                outboxId: id,
+                outboxResult: JSON.stringify(outcome),
+              },
+              done: null,
+              priority: brokerUpdates,
+            }),
+          ),
         ),
         Effect.catchAllCause((cause) =>
           Cause.isInterruptedOnly(cause)
@@ -687,7 +698,7 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
         const first = yield* Queue.take(inbox)
         busy++
         if (config.groupCommitDelayMs > 0) yield* Effect.sleep(`${config.groupCommitDelayMs} millis`)
-        else if (!first.urgent) yield* Effect.yieldNow({ priority: 0 })
+        else if ((first.priority ?? 0) >= 0) yield* Effect.yieldNow({ priority: first.priority ?? 0 })
         const rest = yield* Queue.takeUpTo(inbox, config.groupCommitRowsMax - 1)
         yield* processGroup([first, ...rest]).pipe(
           Effect.catchAllCause((cause) =>
@@ -727,12 +738,12 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
       )
     for (const p of pending) yield* startEffect(p.id, p.actor_id, p.effect, p.idem_key, p.payload, true)
 
-    const offeredUrgently = Effect.map(FiberRef.get(FiberRef.currentSchedulingPriority), (p) => p < 0)
+    const offererPriority = FiberRef.get(FiberRef.currentSchedulingPriority)
 
     const offer = (env: Envelope) =>
       Effect.gen(function* () {
         const done = yield* Deferred.make<StepOutcome>()
-        yield* Queue.offer(inbox, { env, done, urgent: yield* offeredUrgently })
+        yield* Queue.offer(inbox, { env, done, priority: yield* offererPriority })
         return yield* Deferred.await(done)
       })
 
@@ -741,20 +752,22 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
     return ActorRuntime.of({
       send: (actorId, event, cause) => offer({ actorId, event, cause: cause ?? null }),
       post: (actorId, event, cause) =>
-        Queue.offer(inbox, { env: { actorId, event, cause: cause ?? null }, done: null }).pipe(Effect.asVoid),
+        Effect.flatMap(offererPriority, (priority) =>
+          Queue.offer(inbox, { env: { actorId, event, cause: cause ?? null }, done: null, priority }),
+        ).pipe(Effect.asVoid),
       spawn: (actorType, actorId, input, cause) =>
         offer({ actorId, event: null, cause: cause ?? null, create: { actorType, input } }),
       offerAll: (steps) =>
         Effect.gen(function* () {
           const items: Array<Item & { readonly done: Deferred.Deferred<StepOutcome> }> = []
-          const urgent = yield* offeredUrgently
+          const priority = yield* offererPriority
           for (const s of steps) {
             const done = yield* Deferred.make<StepOutcome>()
             const env: Envelope =
               "create" in s
                 ? { actorId: s.actorId, event: null, cause: s.cause ?? null, create: s.create }
                 : { actorId: s.actorId, event: s.event, cause: s.cause ?? null }
-            items.push({ env, done, urgent })
+            items.push({ env, done, priority })
           }
           yield* Queue.offerAll(inbox, items)
           return yield* Effect.forEach(items, (i) => Deferred.await(i.done))
