@@ -114,7 +114,8 @@ export interface ActorView {
   readonly seq: number
   readonly state: string
   readonly status: "active" | "done"
-  readonly context: Record<string, unknown>
+  /** Shared with the runtime (its committed state): never changed by a reader. */
+  readonly context: Readonly<Record<string, unknown>>
 }
 
 /** One step of `offerAll`: an event to an actor, or an actor's creation. */
@@ -779,14 +780,17 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
             doneCache.get(actorId) ??
             Option.getOrUndefined(Option.map(Option.fromNullable(yield* Effect.orDie(store.actor(actorId))), cellOf))
           if (!cell) return Option.none()
-          const persisted = JSON.parse(cell.json) as { context: Record<string, unknown> }
+          // A hot actor's resolved snapshot is its committed state (XState never changes a snapshot
+          // in place): its context as is, rather than parsed again from the JSON on every read.
+          const context =
+            cell.snapshot?.context ?? (JSON.parse(cell.json) as { context: Record<string, unknown> }).context
           return Option.some({
             id: cell.id,
             type: cell.type,
             seq: cell.seq,
             state: cell.stateKey,
             status: cell.status,
-            context: persisted.context,
+            context,
           })
         }),
       subscribe: PubSub.subscribe(pubsub),
