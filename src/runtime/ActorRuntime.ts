@@ -43,7 +43,7 @@ import {
   type UnitWrites,
   versionOf,
 } from "./Step.js"
-import { brokerUpdates, exitPath } from "./EngineScheduler.js"
+import { exitPath } from "./EngineScheduler.js"
 import { Limiter } from "./Limiter.js"
 import { type TimerEntry, TimerHeap } from "./TimerHeap.js"
 
@@ -605,24 +605,21 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
           : attempt
       return recovered.pipe(
         Effect.catchAll((failure) => Effect.succeed(handler.onFailure(failure, payload, ctx))),
-        // The broker's answer is booked as its updates are (`EngineScheduler.brokerUpdates`): after
-        // the engine's own work, so that an exit-all's last orders are not sent behind its first
-        // ones' answers.
+        // At the priority the effect ran at (the default): deferred to the broker updates' priority
+        // (`EngineScheduler.brokerUpdates`), an exit-all's orders went out 0.2 s sooner, but each
+        // answer's steps were then taken in whatever gap came next, and a firing tick met them
+        // (tick to order p99 6 ms instead of 3).
         Effect.flatMap((outcome) =>
-          Effect.zipRight(
-            Effect.yieldNow({ priority: brokerUpdates }),
-            Queue.offer(inbox, {
-              env: {
-                actorId,
-                event: outcome,
-                cause: `outbox:${id}`,
-                outboxId: id,
-                outboxResult: JSON.stringify(outcome),
-              },
-              done: null,
-              priority: brokerUpdates,
-            }),
-          ),
+          Queue.offer(inbox, {
+            env: {
+              actorId,
+              event: outcome,
+              cause: `outbox:${id}`,
+              outboxId: id,
+              outboxResult: JSON.stringify(outcome),
+            },
+            done: null,
+          }),
         ),
         Effect.catchAllCause((cause) =>
           Cause.isInterruptedOnly(cause)
