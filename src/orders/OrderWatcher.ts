@@ -158,18 +158,29 @@ export const layer = (config: WatcherConfig = defaultWatcherConfig) =>
           }
         })
 
+      const onUpdate = (accountId: string, u: OrderUpdate) =>
+        Effect.gen(function* () {
+          lastUpdateAt.set(accountId, yield* Clock.currentTimeMillis)
+          const queue = pending.get(u.clientTag)
+          if (queue) {
+            queue.push(u)
+            return
+          }
+          pending.set(u.clientTag, [u])
+          yield* FiberSet.run(workers, drain(u.clientTag))
+        })
+
+      /**
+       * Subscribes to an account's updates now, as the layer starts, and returns the loop that
+       * applies them. Subscribed by the loop's own fiber, the watcher would miss whatever the
+       * broker published before that fiber first ran: at its priority, after every other task.
+       */
       const watchStream = (accountId: string, updates: Stream.Stream<OrderUpdate>) =>
-        Stream.runForEach(updates, (u) =>
-          Effect.gen(function* () {
-            lastUpdateAt.set(accountId, yield* Clock.currentTimeMillis)
-            const queue = pending.get(u.clientTag)
-            if (queue) {
-              queue.push(u)
-              return
-            }
-            pending.set(u.clientTag, [u])
-            yield* FiberSet.run(workers, drain(u.clientTag))
-          }),
+        Effect.map(Stream.toPull(updates), (pull) =>
+          Effect.forever(Effect.flatMap(pull, (chunk) => Effect.forEach(chunk, (u) => onUpdate(accountId, u)))).pipe(
+            // The stream ended (`None`): nothing more will come.
+            Effect.catchAll(() => Effect.logWarning("order update stream ended")),
+          ),
         )
 
       const open = (accountId: string) =>
@@ -204,8 +215,9 @@ export const layer = (config: WatcherConfig = defaultWatcherConfig) =>
       })
 
       for (const [accountId, broker] of brokers.all) {
+        const loop = yield* watchStream(accountId, broker.updates)
         yield* Effect.forkScoped(
-          watchStream(accountId, broker.updates).pipe(
+          loop.pipe(
             Effect.catchAllCause((cause) => Effect.logError("order update stream failed", cause)),
             Effect.annotateLogs({ accountId }),
             // Its workers (forked from it) too: see `EngineScheduler.brokerUpdates`.

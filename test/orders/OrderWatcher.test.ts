@@ -5,6 +5,7 @@ import { PaperAccounts } from "../../src/broker/PaperBroker.js"
 import { TickHub } from "../../src/market/TickHub.js"
 import { eventsFor } from "../../src/orders/OrderWatcher.js"
 import { ActorRuntime } from "../../src/runtime/ActorRuntime.js"
+import { EngineScheduler } from "../../src/runtime/EngineScheduler.js"
 import { orderInput, testPaperEngine } from "../fixtures/TestEngine.js"
 
 const working = { state: "SENT_TO_BROKER.working", filledQty: 0, avgPrice: 0 }
@@ -126,4 +127,28 @@ describe("order watcher with the paper broker", () => {
       expect(causes.map((c) => c.cause.split(":")[1])).toEqual(["poll"])
     }).pipe(Effect.provide(testPaperEngine().layer)),
   )
+
+  it("on the engine scheduler, an order placed the moment the engine is up is filled from the stream, with no poll", async () => {
+    // The stream's updates are applied at the lowest priority (`EngineScheduler.brokerUpdates`):
+    // subscribed from that fiber, the watcher missed every update published before it first ran.
+    const { layer } = testPaperEngine({
+      watcher: { pollIntervalMs: 3_600_000, fastPollIntervalMs: 3_600_000, quietStreamMs: 3_600_000 },
+    })
+    const causes = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const rt = yield* ActorRuntime
+          yield* tick(22000)
+          yield* rt.spawn("order", "o1", orderInput("o1"))
+          yield* rt.send("o1", { type: "cmd.place" })
+          yield* until("o1", "EXECUTED")
+          return yield* Effect.flatMap(
+            SqlClient.SqlClient,
+            (sql) => sql<{ cause: string }>`SELECT cause FROM journal WHERE event_type = 'broker.filled'`,
+          )
+        }).pipe(Effect.provide(layer)),
+      ).pipe(Effect.withScheduler(new EngineScheduler())),
+    )
+    expect(causes.map((c) => c.cause.split(":")[1])).toEqual(["stream"])
+  })
 })
