@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { Effect, Fiber, Queue } from "effect"
-import { EngineScheduler, exitPath } from "../../src/runtime/EngineScheduler.js"
+import { brokerUpdates, EngineScheduler, exitPath } from "../../src/runtime/EngineScheduler.js"
 
 /**
  * A ring of 100 fibers with 10 messages going round for ever: each fiber wakes the next, so a task
@@ -95,5 +95,30 @@ describe("EngineScheduler", () => {
     await Effect.runPromise(Fiber.interruptAll(fibers))
     // The ring's ten messages are always ready; at the default priority the waiter would queue behind them.
     expect(result).toBeLessThanOrEqual(10)
+  })
+
+  it("runs a background task (a broker update) once it has waited its longest, however busy the others keep it", async () => {
+    const scheduler = new EngineScheduler(5, 20)
+    const rounds = { n: 0 }
+    const fibers = await Effect.runPromise(ring(rounds).pipe(Effect.withScheduler(scheduler)))
+    const started = performance.now()
+    // Never idle: without the bound, the ring would keep this task waiting for ever.
+    const waited = await new Promise<number>((resolve) =>
+      scheduler.scheduleTask(() => resolve(performance.now() - started), brokerUpdates),
+    )
+    await Effect.runPromise(Fiber.interruptAll(fibers))
+    expect(waited).toBeGreaterThanOrEqual(20)
+    expect(rounds.n).toBeGreaterThan(0)
+  })
+
+  it("keeps a background task behind the others while it is within its wait", async () => {
+    const scheduler = new EngineScheduler(5, 1_000)
+    const order: Array<string> = []
+    await new Promise<void>((resolve) => {
+      scheduler.scheduleTask(() => order.push("update"), brokerUpdates)
+      for (let i = 0; i < 3; i++) scheduler.scheduleTask(() => order.push(`tick${i}`), 0)
+      scheduler.scheduleTask(() => resolve(), brokerUpdates)
+    })
+    expect(order).toEqual(["tick0", "tick1", "tick2", "update"])
   })
 })
