@@ -42,6 +42,8 @@ export class EngineScheduler implements Scheduler {
   private size = 0
   private running = false
   private sliceStarted = 0
+  /** The clock as the current round began: a background task's wait is measured in rounds (≤ 5 ms off). */
+  private roundAt = 0
 
   /**
    * @param sliceMs the longest run of tasks before the event loop gets its turn.
@@ -70,13 +72,14 @@ export class EngineScheduler implements Scheduler {
       this.buckets.splice(i, 0, bucket)
     }
     bucket.tasks.push(task)
-    bucket.since?.push(performance.now())
-    this.size++
     if (!this.running) {
       this.running = true
       this.sliceStarted = performance.now()
+      this.roundAt = this.sliceStarted
       queueMicrotask(this.drain)
     }
+    bucket.since?.push(this.roundAt)
+    this.size++
   }
 
   /**
@@ -86,7 +89,7 @@ export class EngineScheduler implements Scheduler {
   private take(): (() => void) | undefined {
     const last = this.buckets[this.buckets.length - 1]
     if (last?.since && last.head < last.tasks.length) {
-      const waited = performance.now() - last.since[last.head]!
+      const waited = this.roundAt - last.since[last.head]!
       if (waited > this.backgroundWaitMs) return this.takeFrom(last)
     }
     for (const b of this.buckets) if (b.head < b.tasks.length) return this.takeFrom(b)
@@ -116,7 +119,8 @@ export class EngineScheduler implements Scheduler {
       this.running = false
       return
     }
-    if (performance.now() - this.sliceStarted < this.sliceMs) queueMicrotask(this.drain)
+    this.roundAt = performance.now()
+    if (this.roundAt - this.sliceStarted < this.sliceMs) queueMicrotask(this.drain)
     else
       setImmediate(() => {
         this.sliceStarted = performance.now()
