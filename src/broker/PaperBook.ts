@@ -84,6 +84,22 @@ export class Draft {
     return [...ids].map((id) => this.order(id)!)
   }
 
+  /**
+   * Calls `f` with every working order as this draft sees it, in `workingOrders`' order, building
+   * nothing: the funds check of every order placed runs it over the whole book.
+   */
+  forEachWorkingOrder(f: (o: PaperOrder) => void): void {
+    const { orders, base } = this
+    base.working.forEach((id) => {
+      const mine = orders.get(id)
+      if (mine === undefined) f(base.orders.get(id)!)
+      else if (isWorking(mine.status)) f(mine)
+    })
+    orders.forEach((o, id) => {
+      if (!base.working.has(id) && isWorking(o.status)) f(o)
+    })
+  }
+
   position(key: string): PaperPosition | undefined {
     return this.positions.get(key) ?? this.base.positions.get(key)
   }
@@ -94,6 +110,15 @@ export class Draft {
     for (const [k, p] of this.base.positions) if (!this.positions.has(k)) all.push(p)
     for (const p of this.positions.values()) all.push(p)
     return all
+  }
+
+  /** Calls `f` with every position as this draft sees it, in `allPositions`' order, building nothing. */
+  forEachPosition(f: (p: PaperPosition) => void): void {
+    const { positions } = this
+    this.base.positions.forEach((p, k) => {
+      if (!positions.has(k)) f(p)
+    })
+    positions.forEach((p) => f(p))
   }
 
   holding(key: string): BrokerHolding | undefined {

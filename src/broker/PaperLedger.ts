@@ -143,8 +143,12 @@ export const positionMargin = (p: PaperPosition): number =>
 /** Margin blocked by working orders (except `excluding`) and open positions. */
 export const usedMargin = (draft: Draft, excluding?: string): number => {
   let used = 0
-  for (const o of draft.workingOrders()) if (o.brokerOrderId !== excluding) used += remainingMargin(o)
-  for (const p of draft.allPositions()) used += positionMargin(p)
+  draft.forEachWorkingOrder((o) => {
+    if (o.brokerOrderId !== excluding) used += remainingMargin(o)
+  })
+  draft.forEachPosition((p) => {
+    used += positionMargin(p)
+  })
   return money(used)
 }
 
