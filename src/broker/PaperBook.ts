@@ -118,7 +118,7 @@ export class Draft {
     this.base.positions.forEach((p, k) => {
       if (!positions.has(k)) f(p)
     })
-    positions.forEach((p) => f(p))
+    for (const p of positions.values()) f(p)
   }
 
   holding(key: string): BrokerHolding | undefined {
