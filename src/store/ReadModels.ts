@@ -266,9 +266,11 @@ export const projectionOf = (type: ActorType): ProjectionTable | undefined => by
 /**
  * The members of a position's exit intent (migrations/0012), one row each: [trade_id, intent_id,
  * qty]. Empty for every other cell, and for an intent of one trade (exit_intents.trade_id has it).
+ * Members are fixed when the intent is created, so they are written by the commit that creates it
+ * (where the cell's `updatedAt` is its `createdAt`, the group's time), not again at every step.
  */
 export const memberRowsOf = (cell: Cell): ReadonlyArray<readonly [string, string, number]> => {
-  if (cell.type !== "exitIntent") return []
+  if (cell.type !== "exitIntent" || cell.updatedAt !== cell.createdAt) return []
   const members = contextOf(cell).members as ReadonlyArray<{ tradeId: string; qty: number }> | undefined
   return members ? members.map((m) => [m.tradeId, cell.id, m.qty] as const) : []
 }
