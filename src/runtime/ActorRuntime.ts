@@ -770,25 +770,15 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
           yield* Queue.offerAll(inbox, items)
           return yield* Effect.forEach(items, (i) => Deferred.await(i.done))
         }),
+      // A read of an actor in memory is the exit path's most frequent call (every member trade,
+      // several times a decision): answered without a generator, the store read only when needed.
       view: (actorId) =>
-        Effect.gen(function* () {
-          const cell =
-            cells.get(actorId) ??
-            doneCache.get(actorId) ??
-            Option.getOrUndefined(Option.map(Option.fromNullable(yield* Effect.orDie(store.actor(actorId))), cellOf))
-          if (!cell) return Option.none()
-          // A hot actor's resolved snapshot is its committed state (XState never changes a snapshot
-          // in place): its context as is, rather than parsed again from the JSON on every read.
-          const context =
-            cell.snapshot?.context ?? (JSON.parse(cell.json) as { context: Record<string, unknown> }).context
-          return Option.some({
-            id: cell.id,
-            type: cell.type,
-            seq: cell.seq,
-            state: cell.stateKey,
-            status: cell.status,
-            context,
-          })
+        Effect.suspend(() => {
+          const cell = cells.get(actorId) ?? doneCache.get(actorId)
+          if (cell) return Effect.succeed(Option.some(viewOf(cell)))
+          return Effect.map(Effect.orDie(store.actor(actorId)), (row) =>
+            row ? Option.some(viewOf(cellOf(row))) : Option.none<ActorView>(),
+          )
         }),
       subscribe: PubSub.subscribe(pubsub),
       liveIds: () => [...cells.keys()],
@@ -805,6 +795,19 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
 
 /** The runtime as a scoped layer: its fibers stop when the scope closes. */
 export const layer = (config: RuntimeConfig = defaultRuntimeConfig) => Layer.scoped(ActorRuntime, make(config))
+
+/**
+ * What a reader sees of an actor. A hot actor's resolved snapshot is its committed state (XState
+ * never changes a snapshot in place): its context as is, not parsed again from the JSON.
+ */
+const viewOf = (cell: Cell): ActorView => ({
+  id: cell.id,
+  type: cell.type,
+  seq: cell.seq,
+  state: cell.stateKey,
+  status: cell.status,
+  context: cell.snapshot?.context ?? (JSON.parse(cell.json) as { context: Record<string, unknown> }).context,
+})
 
 const cellOf = (row: {
   actor_id: string
