@@ -90,14 +90,28 @@ const until = (id: string, state: string) =>
 const tick = (ltp: number) =>
   Effect.flatMap(TickHub, (hub) => hub.publish({ symbol: "NIFTY26MARFUT", exchange: "NFO", ltp, at: Date.now() }))
 
+/** Places order o1 at 22,000 through the engine (`beforePlace` runs once it exists) and waits until it is EXECUTED. */
+const placeUntilExecuted = <E = never, R = never>(beforePlace: Effect.Effect<void, E, R> = Effect.void) =>
+  Effect.gen(function* () {
+    const rt = yield* ActorRuntime
+    yield* tick(22000)
+    yield* rt.spawn("order", "o1", orderInput("o1"))
+    yield* beforePlace
+    yield* rt.send("o1", { type: "cmd.place" })
+    yield* until("o1", "EXECUTED")
+  })
+
+/** How each fill reached the engine: "stream" or "poll". */
+const fillSources = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  Effect.map(sql<{ cause: string }>`SELECT cause FROM journal WHERE event_type = 'broker.filled'`, (rows) =>
+    rows.map((r) => r.cause.split(":")[1]),
+  ),
+)
+
 describe("order watcher with the paper broker", () => {
   it.live("an order placed through the engine fills at the market price and the fill reaches the order", () =>
     Effect.gen(function* () {
-      const rt = yield* ActorRuntime
-      yield* tick(22000)
-      yield* rt.spawn("order", "o1", orderInput("o1"))
-      yield* rt.send("o1", { type: "cmd.place" })
-      yield* until("o1", "EXECUTED")
+      yield* placeUntilExecuted()
       const [row] = yield* Effect.flatMap(
         SqlClient.SqlClient,
         (sql) =>
@@ -113,18 +127,9 @@ describe("order watcher with the paper broker", () => {
 
   it.live("fills during a disconnect are found by polling the order book", () =>
     Effect.gen(function* () {
-      const rt = yield* ActorRuntime
       const paper = yield* PaperAccounts
-      yield* tick(22000)
-      yield* rt.spawn("order", "o1", orderInput("o1"))
-      yield* paper.accounts.get("U1")!.setConnected(false)
-      yield* rt.send("o1", { type: "cmd.place" })
-      yield* until("o1", "EXECUTED")
-      const causes = yield* Effect.flatMap(
-        SqlClient.SqlClient,
-        (sql) => sql<{ cause: string }>`SELECT cause FROM journal WHERE event_type = 'broker.filled'`,
-      )
-      expect(causes.map((c) => c.cause.split(":")[1])).toEqual(["poll"])
+      yield* placeUntilExecuted(paper.accounts.get("U1")!.setConnected(false))
+      expect(yield* fillSources).toEqual(["poll"])
     }).pipe(Effect.provide(testPaperEngine().layer)),
   )
 
@@ -134,21 +139,11 @@ describe("order watcher with the paper broker", () => {
     const { layer } = testPaperEngine({
       watcher: { pollIntervalMs: 3_600_000, fastPollIntervalMs: 3_600_000, quietStreamMs: 3_600_000 },
     })
-    const causes = await Effect.runPromise(
-      Effect.scoped(
-        Effect.gen(function* () {
-          const rt = yield* ActorRuntime
-          yield* tick(22000)
-          yield* rt.spawn("order", "o1", orderInput("o1"))
-          yield* rt.send("o1", { type: "cmd.place" })
-          yield* until("o1", "EXECUTED")
-          return yield* Effect.flatMap(
-            SqlClient.SqlClient,
-            (sql) => sql<{ cause: string }>`SELECT cause FROM journal WHERE event_type = 'broker.filled'`,
-          )
-        }).pipe(Effect.provide(layer)),
-      ).pipe(Effect.withScheduler(new EngineScheduler())),
+    const sources = await Effect.runPromise(
+      Effect.scoped(Effect.zipRight(placeUntilExecuted(), fillSources).pipe(Effect.provide(layer))).pipe(
+        Effect.withScheduler(new EngineScheduler()),
+      ),
     )
-    expect(causes.map((c) => c.cause.split(":")[1])).toEqual(["stream"])
+    expect(sources).toEqual(["stream"])
   })
 })
