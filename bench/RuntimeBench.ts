@@ -9,10 +9,19 @@ import { Effect, Layer } from "effect"
 import { type AnyMachineSnapshot, type AnyStateMachine, initialTransition, transition } from "xstate"
 import { OrderMachine } from "../machines/OrderMachine.js"
 import { coreLayer } from "../src/main.js"
-import { ActorRuntime } from "../src/runtime/ActorRuntime.js"
+import { ActorRuntime, defaultRuntimeConfig } from "../src/runtime/ActorRuntime.js"
 import type { EffectHandler } from "../src/runtime/EffectHandlers.js"
-import { persist, stateKeyOf } from "../src/runtime/Step.js"
-import { ActorStore } from "../src/store/ActorStore.js"
+import {
+  type Cell,
+  create,
+  type Envelope,
+  emptyWrites,
+  persist,
+  type StepContext,
+  stateKeyOf,
+  step,
+} from "../src/runtime/Step.js"
+import { ActorStore, type Batch } from "../src/store/ActorStore.js"
 import { benchDir, gc, repeat, runBench } from "./Measure.js"
 import { pureInitialTransition, pureTransition } from "../src/runtime/PureTransition.js"
 
@@ -111,6 +120,78 @@ export const durableTransitionsPerSec = (actors: number): Promise<number> => {
         yield* rt.awaitIdle
         return (actors * perActor) / ((performance.now() - t0) / 1000)
       }).pipe(Effect.provide(layer as Layer.Layer<ActorRuntime>)),
+    ),
+  )
+}
+
+/**
+ * The durable contract's floor (ARCHITECTURE.md §2.3): the same workload, each step computed by the
+ * runtime's own `step` and committed by the store's own `commit`, groups of the runtime's size, but
+ * no runtime around them: no inbox, no fibers, no effects (the broker's answer is the next event,
+ * as in the raw run), no publication. What a durable step costs with a runtime that costs nothing;
+ * `durableOverRaw` can come no closer to 1 than `floorOverRaw`.
+ */
+export const contractFloorPerSec = (actors: number): Promise<number> => {
+  const dir = benchDir()
+  const layer = coreLayer({ database: { filename: join(dir, "f.db") }, handlers: instantBroker })
+  const groupSize = defaultRuntimeConfig.groupCommitRowsMax
+  return quiet(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const store = yield* ActorStore
+        const cells = new Map<string, Cell>()
+        const ctx: StepContext = { cell: (id) => cells.get(id), hasEffect: (name) => name in instantBroker }
+        let journalId = 1
+        let outboxId = 1
+        // The placement's outbox row, marked done by the step that takes its answer.
+        const placed = new Map<string, number>()
+        const ids = Array.from({ length: actors }, (_, i) => `o${i}`)
+        const round = (envelope: (id: string) => Envelope) =>
+          Effect.gen(function* () {
+            for (let from = 0; from < actors; from += groupSize) {
+              const out = emptyWrites()
+              for (let i = from; i < Math.min(actors, from + groupSize); i++) {
+                const env = envelope(ids[i]!)
+                if (env.create) create(ctx, env, 0, out, { sends: [] })
+                else step(ctx, env, 0, out, { sends: [] })
+                if (env.outboxId !== undefined) out.outboxDone.push({ id: env.outboxId, result: env.outboxResult! })
+              }
+              const refused = out.journal.find((j) => j.refused !== null)
+              if (refused) throw new Error(`floor workload refused: ${refused.refused}`)
+              for (const o of out.outbox) {
+                o.id = outboxId++
+                placed.set(o.actorId, o.id)
+              }
+              const batch: Batch = {
+                journal: out.journal.map((j) => ({ ...j, id: journalId++ })),
+                cells: [...out.cells.values()],
+                outbox: out.outbox,
+                outboxDone: out.outboxDone.map((d) => ({ ...d, at: 0 })),
+                timers: [],
+              }
+              yield* store.commit(batch)
+              for (const c of batch.cells) cells.set(c.id, c)
+            }
+          })
+        const t0 = performance.now()
+        yield* round((id) => ({
+          actorId: id,
+          event: null,
+          cause: null,
+          create: { actorType: "order", input: input(id) },
+        }))
+        yield* round((id) => ({ actorId: id, event: { type: "cmd.place" }, cause: null }))
+        yield* round((id) => {
+          const event = { type: "broker.accepted", brokerOrderId: `B-${id}` }
+          return { actorId: id, event, cause: null, outboxId: placed.get(id)!, outboxResult: JSON.stringify(event) }
+        })
+        for (let k = 1; k <= fills; k++) yield* round((id) => ({ actorId: id, event: fill(k), cause: null }))
+        const perSec = (actors * perActor) / ((performance.now() - t0) / 1000)
+        const last = yield* store.actor(ids[actors - 1]!)
+        if (last?.state !== "EXECUTED" || last.seq !== perActor - 1)
+          throw new Error(`floor workload ended in ${last?.state} at seq ${last?.seq}`)
+        return perSec
+      }).pipe(Effect.provide(layer as Layer.Layer<ActorStore>)),
     ),
   )
 }
@@ -234,12 +315,16 @@ export const runtimeBench = async (quick: boolean) => {
   const raw = await repeat(reps, 1, () => rawTransitionsPerSec(actors))
   const stock = await repeat(reps, 1, () => xstateTransitionsPerSec(actors))
   const durable = await repeat(reps, 1, () => durableTransitionsPerSec(actors))
+  const floor = await repeat(reps, 1, () => contractFloorPerSec(actors))
   const rows = await repeat(reps, 1, () => sqliteRowsPerSec(quick ? 50_000 : 200_000))
   const live = await rehydrate(quick ? 20_000 : 100_000)
   return {
     rawTransitionsPerSec: Math.round(raw),
     durableTransitionsPerSec: Math.round(durable),
     durableOverRaw: Number((durable / raw).toFixed(3)),
+    contractFloorPerSec: Math.round(floor),
+    floorOverRaw: Number((floor / raw).toFixed(3)),
+    durableOverFloor: Number((durable / floor).toFixed(3)),
     xstateTransitionsPerSec: Math.round(stock),
     durableOverXstate: Number((durable / stock).toFixed(3)),
     sqliteRowsPerSec: Math.round(rows),
