@@ -2,7 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, type Layer, Option, Queue } from "effect"
 import { ActorRuntime } from "../../src/runtime/ActorRuntime.js"
-import type { EffectHandler } from "../../src/runtime/EffectHandlers.js"
+import { type EffectHandler, EffectFailure } from "../../src/runtime/EffectHandlers.js"
 import { EngineScheduler } from "../../src/runtime/EngineScheduler.js"
 import { orderInput, testEngine } from "../fixtures/TestEngine.js"
 
@@ -296,6 +296,51 @@ describe("ActorRuntime", () => {
     )
     expect(state).toBe("SENT_TO_BROKER.working")
     expect(t.ledger.placements()).toBe(1)
+  })
+
+  it("retries a transient failure after the policy's delay, as many times as configured, and a definitive one never", async () => {
+    const calls: Array<{ tag: string; at: number }> = []
+    const failing =
+      (retryable: boolean): EffectHandler["run"] =>
+      (payload) =>
+        Effect.suspend(() => {
+          calls.push({ tag: (payload as { clientTag: string }).clientTag, at: performance.now() })
+          return Effect.fail(
+            new EffectFailure({ reason: retryable ? "Unavailable" : "Rejected", message: "no", retryable }),
+          )
+        })
+    const t = testEngine({
+      runtime: { effectRetryBaseMs: 40, effectRetriesMax: 2 },
+      handlers: () => ({
+        "broker.place": {
+          run: (payload, ctx) => failing((payload as { clientTag: string }).clientTag === "down")(payload, ctx),
+          onFailure: (f) => ({ type: "broker.rejected", reason: f.message }),
+        },
+      }),
+    })
+    const states = await run(
+      t.layer,
+      Effect.gen(function* () {
+        const rt = yield* ActorRuntime
+        for (const [id, tag] of [
+          ["a", "down"],
+          ["b", "refused"],
+        ] as const) {
+          yield* rt.spawn("order", id, orderInput(id, { clientTag: tag }))
+          yield* rt.send(id, { type: "cmd.place" })
+        }
+        yield* rt.awaitIdle
+        const state = (id: string) => Effect.map(rt.view(id), (o) => (o._tag === "Some" ? o.value.state : "none"))
+        return [yield* state("a"), yield* state("b")]
+      }),
+    )
+    const down = calls.filter((c) => c.tag === "down")
+    // The first call, then two retries: the first of them waits the policy's first delay (40 ms,
+    // jittered down to no less than 32 ms), not a moment.
+    expect(down).toHaveLength(3)
+    expect(down[1]!.at - down[0]!.at).toBeGreaterThanOrEqual(30)
+    expect(calls.filter((c) => c.tag === "refused")).toHaveLength(1)
+    expect(states).toEqual(["FAILED", "FAILED"])
   })
 
   it("refuses a second actor with the same id and writes nothing for it", async () => {
