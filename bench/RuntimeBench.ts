@@ -162,8 +162,9 @@ export const contractFloorPerSec = (actors: number): Promise<number> => {
                 o.id = outboxId++
                 placed.set(o.actorId, o.id)
               }
+              for (const j of out.journal) j.id = journalId++
               const batch: Batch = {
-                journal: out.journal.map((j) => ({ ...j, id: journalId++ })),
+                journal: out.journal,
                 cells: [...out.cells.values()],
                 outbox: out.outbox,
                 outboxDone: out.outboxDone.map((d) => ({ ...d, at: 0 })),

@@ -394,7 +394,8 @@ export const make = (config: RuntimeConfig = defaultRuntimeConfig) =>
           merge(all, writes)
           outcomes.push(outcome)
         }
-        const journal = all.journal.map((j) => ({ ...j, id: nextJournalId++ }))
+        const journal = all.journal
+        for (const j of journal) j.id = nextJournalId++
         for (const o of all.outbox) o.id = nextOutboxId++
         const batch: Batch = {
           journal,
@@ -864,6 +865,7 @@ const refusedRow = (
   cause: string | null,
   reason: string,
 ): JournalRow => ({
+  id: 0,
   actorId: cell.id,
   actorType: cell.type,
   seq,
@@ -876,7 +878,7 @@ const refusedRow = (
   refused: reason,
 })
 
-const toTransition = (j: JournalRow & { id: number }, committedAt: number): Transition => ({
+const toTransition = (j: JournalRow, committedAt: number): Transition => ({
   journalId: j.id,
   actorId: j.actorId,
   actorType: j.actorType,

@@ -45,6 +45,8 @@ export interface Envelope {
 
 /** A journal row. */
 export interface JournalRow {
+  /** 0 until the commit that writes it numbers it (in commit order, across actors). */
+  id: number
   readonly actorId: string
   readonly actorType: ActorType
   readonly seq: number
@@ -299,6 +301,7 @@ export const create = (ctx: StepContext, env: Envelope, at: number, out: UnitWri
   }
   out.cells.set(env.actorId, cell)
   out.journal.push({
+    id: 0,
     actorId: env.actorId,
     actorType: spec.actorType,
     seq: 0,
@@ -366,6 +369,7 @@ const journalRow = (
   cause: string | null,
   refused: string | null,
 ): JournalRow => ({
+  id: 0,
   actorId: cell.id,
   actorType: cell.type,
   seq,
