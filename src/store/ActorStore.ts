@@ -18,19 +18,6 @@ import { SqliteConnection } from "./SqliteConnection.js"
 /** Rows per multi-row statement: a few fixed sizes so prepared statements are reused. */
 const chunkSizes = [256, 64, 16, 4, 1] as const
 
-/** Splits rows into chunks of the fixed sizes, largest first. */
-export const chunked = <A>(rows: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  let i = 0
-  for (const size of chunkSizes) {
-    while (rows.length - i >= size) {
-      out.push(rows.slice(i, i + size))
-      i += size
-    }
-  }
-  return out
-}
-
 const placeholders = (cols: number, rows: number): string => {
   const one = `(${new Array(cols).fill("?").join(",")})`
   return new Array(rows).fill(one).join(",")
@@ -139,7 +126,7 @@ export class ActorStore extends Effect.Service<ActorStore>()("warden/ActorStore"
     const readModelWrites = new Map(
       projectionTables.map((t) => [
         t.name,
-        insert<Cell>(t.name, t.columns, (c, p) => p.push(...t.toRow(c)), upsertClause(t.columns, t.key, t.fixed)),
+        insert<Cell>(t.name, t.columns, (c, p) => t.toRow(c, p), upsertClause(t.columns, t.key, t.fixed)),
       ]),
     )
     // Members never change: written (once, then ignored) whenever their intent's cell is.
@@ -174,17 +161,21 @@ export class ActorStore extends Effect.Service<ActorStore>()("warden/ActorStore"
 
     // Prepared once per (write, rows per statement) on the one connection.
     const prepared = new Map<string, Sqlite.Statement>()
+    // In chunks of the fixed sizes, largest first.
     const write = <A>(db: Sqlite.Database, w: RowWrite<A>, rows: ReadonlyArray<A>) => {
-      for (const chunk of chunked(rows)) {
-        const key = `${w.name}:${chunk.length}`
-        let statement = prepared.get(key)
-        if (!statement) {
-          statement = db.prepare(w.sql(chunk.length))
-          prepared.set(key, statement)
+      let from = 0
+      for (const size of chunkSizes) {
+        for (; rows.length - from >= size; from += size) {
+          const key = `${w.name}:${size}`
+          let statement = prepared.get(key)
+          if (!statement) {
+            statement = db.prepare(w.sql(size))
+            prepared.set(key, statement)
+          }
+          const params: Array<unknown> = []
+          for (let i = from; i < from + size; i++) w.params(rows[i]!, params)
+          statement.run(params)
         }
-        const params: Array<unknown> = []
-        for (const row of chunk) w.params(row, params)
-        statement.run(params)
       }
     }
 

@@ -17,7 +17,8 @@ export interface ProjectionTable {
    * rewrite of every index on them at each step (it updates only indexes on assigned columns).
    */
   readonly fixed: ReadonlyArray<string>
-  readonly toRow: (cell: Cell) => ReadonlyArray<unknown>
+  /** Appends the cell's row to `into`, its values in the order of `columns`. */
+  readonly toRow: (cell: Cell, into: Array<unknown>) => void
 }
 
 type Ctx = Record<string, unknown>
@@ -39,9 +40,9 @@ const table = (
   key,
   columns,
   fixed,
-  toRow: (cell) => {
+  toRow: (cell, into) => {
     const r = row(contextOf(cell), cell)
-    return columns.map((col) => (col in r ? (r[col] ?? null) : null))
+    for (const col of columns) into.push(r[col] ?? null)
   },
 })
 
