@@ -343,6 +343,41 @@ describe("ActorRuntime", () => {
     expect(states).toEqual(["FAILED", "FAILED"])
   })
 
+  it("refuses, after a restart, a group's creations of ids that exist only in the store, and creates the new ones", async () => {
+    const t = testEngine()
+    await run(
+      t.layer,
+      Effect.gen(function* () {
+        const rt = yield* ActorRuntime
+        yield* rt.spawn("order", "ended", orderInput("ended"))
+        yield* rt.send("ended", { type: "risk.denied", reason: "test" })
+        yield* rt.spawn("order", "live", orderInput("live"))
+      }),
+    )
+    const answers = await run(
+      t.layer,
+      Effect.gen(function* () {
+        const rt = yield* ActorRuntime
+        // The ended order is not in memory after the restart; the live one is.
+        expect(rt.liveIds()).toEqual(["live"])
+        return yield* rt.offerAll(
+          ["ended", "new1", "live", "new2", "new1"].map((id) => ({
+            actorId: id,
+            create: { actorType: "order" as const, input: orderInput(id, { clientTag: `again-${id}` }) },
+            cause: "test",
+          })),
+        )
+      }),
+    )
+    expect(answers.map((a) => [a.actorId, a.refused === null ? a.to : a.refused])).toEqual([
+      ["ended", "actor ended already exists"],
+      ["new1", "CREATED"],
+      ["live", "actor live already exists"],
+      ["new2", "CREATED"],
+      ["new1", "actor new1 already exists"],
+    ])
+  })
+
   it("refuses a second actor with the same id and writes nothing for it", async () => {
     const t = testEngine()
     const out = await run(
